@@ -1,0 +1,285 @@
+"""Run configuration: typed sections, YAML recipes, ``--set`` overrides and validation.
+
+A run is described by one nested mapping with six sections::
+
+    modality: {name: tof, sensor: azure_kinect_nfov, ...}   # options of that modality
+    method:   {name: byol, tau_base: 0.996, ...}            # options of that method
+    data:     {paths: [...], image_size: 64, ...}
+    model:    {backbone: resnet18}
+    optim:    {name: adamw, lr: null, ...}
+    train:    {batch_size: 64, steps: null, ...}
+
+``modality`` and ``method`` are validated against the ``Options`` dataclass that the chosen
+modality / method declares, so each one owns its keys. Every unknown key or bad value raises
+:class:`ConfigError` naming the key and what is allowed.
+
+Examples:
+    >>> cfg = resolve_config(load_recipe(None), overrides={"method.name": "simsiam"})
+    >>> cfg.method.name
+    'simsiam'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A recipe, flag or ``--set`` value is invalid; the message names the key and the fix."""
+
+
+@dataclass
+class DataConfig:
+    """Where the images come from and how they are batched."""
+
+    paths: list[str] = field(default_factory=list)  # files or folders; empty = the modality's synthetic data
+    image_size: int = 64  # side of the square views, pixels (2D) or voxels (3D)
+    num_workers: int = 2
+    max_bad_fraction: float = 0.01  # stop when more than this fraction of files cannot be read
+    stats_samples: int = 64  # files sampled to compute the normalisation statistics
+    synthetic_frames: int = 2048  # size of the generated dataset when no paths are given
+
+
+@dataclass
+class ModelConfig:
+    """Which backbone to train."""
+
+    backbone: str = "resnet18"  # any timm model name (2D), or a MONAI 3D ResNet name in 3D mode
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser and learning-rate schedule (cosine with linear warmup)."""
+
+    name: Literal["sgd", "adamw", "lars"] = "adamw"
+    lr: float | None = None  # None = the method's base lr scaled by batch_size / 256
+    weight_decay: float | None = None  # None = the method's default
+    momentum: float = 0.9  # SGD / LARS momentum
+    warmup_fraction: float = 0.05  # fraction of the total steps spent in linear warmup
+    min_lr_ratio: float = 0.0  # final lr as a fraction of the peak lr
+
+
+@dataclass
+class TrainConfig:
+    """The loop: budget, device, precision, logging and checkpoints."""
+
+    batch_size: int = 64
+    epochs: int = 10
+    steps: int | None = None  # caps optimiser steps; overrides epochs
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    channels_last: bool = True  # 2D models only
+    log_every: int | None = None  # None = every step when steps <= 50, else every 10 steps
+    checkpoint_every: int = 500  # steps between periodic checkpoints (the last one is always written)
+    collapse_threshold: float = 0.1  # warn when std(z/|z|) * sqrt(d) stays below this
+    out: str = "runs/latest"
+    evaluate: bool = True  # run the modality's built-in evaluation (if any) after training
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+}
+
+
+@dataclass
+class NamedSection:
+    """A ``modality`` or ``method`` section: a registered name plus that entry's typed options."""
+
+    name: str
+    options: Any  # the entry's Options dataclass instance
+
+    def __getattr__(self, key: str) -> Any:
+        if key in ("name", "options"):
+            raise AttributeError(key)
+        return getattr(self.options, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **dataclasses.asdict(self.options)}
+
+
+@dataclass
+class RunConfig:
+    """A fully resolved run configuration (what ``RUN/config.yaml`` holds)."""
+
+    modality: NamedSection
+    method: NamedSection
+    data: DataConfig
+    model: ModelConfig
+    optim: OptimConfig
+    train: TrainConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"modality": self.modality.to_dict(), "method": self.method.to_dict()}
+        out.update({name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS})
+        return out
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+DEFAULT_RECIPE: dict[str, Any] = {"modality": {"name": "tof"}, "method": {"name": "byol"}}
+
+
+def load_recipe(path: str | Path | None) -> dict[str, Any]:
+    """Read a YAML recipe into a nested dict (the defaults when ``path`` is None)."""
+    if path is None:
+        return {k: dict(v) for k, v in DEFAULT_RECIPE.items()}
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe {path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"recipe {path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {path}: expected a mapping of sections at the top level")
+    return merge(load_recipe(None), data)
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``update`` into a copy of ``base``; a changed modality/method name drops old options."""
+    out = dict(base)
+    for key, value in update.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            if key in ("modality", "method") and "name" in value and value["name"] != old.get("name"):
+                out[key] = dict(value)
+            else:
+                out[key] = merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_set(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` strings (``method.temperature=0.2``) into dotted-key overrides.
+
+    Values are read as YAML scalars/lists, so ``0.2`` is a float and ``[depth,valid]`` a list.
+    """
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set method.temperature=0.2")
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML ({exc})") from exc
+    return overrides
+
+
+def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Apply dotted-key overrides (``{"train.steps": 5}``) to a nested recipe dict."""
+    out = recipe
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if len(parts) < 2:
+            raise ConfigError(f"{dotted!r}: expected SECTION.KEY, sections are {_section_names()}")
+        nested: Any = value
+        for part in reversed(parts):
+            nested = {part: nested}
+        out = merge(out, nested)
+    return out
+
+
+def resolve_config(recipe: dict[str, Any], overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Validate a nested recipe (plus dotted overrides) into a :class:`RunConfig`."""
+    from domainssl.methods import get_method_class, list_methods
+    from domainssl.modalities import get_modality_class, list_modalities
+
+    data = apply_overrides(recipe, overrides or {})
+    unknown = set(data) - set(_section_names())
+    if unknown:
+        raise ConfigError(f"unknown section(s) {sorted(unknown)}; allowed: {_section_names()}")
+    modality = _named_section(data.get("modality", {}), "modality", get_modality_class, list_modalities())
+    method = _named_section(data.get("method", {}), "method", get_method_class, list_methods())
+    sections = {name: build_options(cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}
+    return RunConfig(modality=modality, method=method, **sections)
+
+
+def _section_names() -> list[str]:
+    return ["modality", "method", *SECTIONS]
+
+
+def _named_section(raw: Any, section: str, lookup, allowed: list[str]) -> NamedSection:
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ConfigError(f"{section}: needs a name, one of {allowed}")
+    name = raw["name"]
+    if name not in allowed:
+        raise ConfigError(f"{section}.name: {name!r} is not registered; allowed: {allowed}")
+    options_cls = lookup(name).Options
+    options = build_options(options_cls, {k: v for k, v in raw.items() if k != "name"}, f"{section}")
+    return NamedSection(name=name, options=options)
+
+
+def build_options(cls: type, raw: Any, section: str) -> Any:
+    """Build dataclass ``cls`` from a dict, checking every key and coercing every value.
+
+    Raises:
+        ConfigError: naming ``section.key`` and the allowed keys or values.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(f"{section}: unknown key(s) {unknown}; allowed keys: {names}")
+    values = {key: coerce(value, hints[key], f"{section}.{key}") for key, value in raw.items()}
+    return cls(**values)
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a type hint (int, float, bool, str, Literal, list[...], X | None)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {list(args)}")
+        return value
+    if origin is list:
+        if isinstance(value, (str, int, float)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else list(value)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value

@@ -1,0 +1,129 @@
+"""The modality contract: how one kind of imagery is read, validated, normalised and viewed.
+
+A modality turns a file into a raw array *losslessly* (uint16 stays uint16), says which pixels the
+sensor marked invalid, normalises to float32 channels-first, and builds the per-method view
+function the data pipeline calls. Adding a modality = one new file with a registered subclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import numpy as np
+
+#: ``views(sample, rng) -> [view_1, ..., view_k]``; each view float32, shape (C, H, W) or (C, D, H, W).
+ViewFn = Callable[[Any, np.random.Generator], list[np.ndarray]]
+
+
+class InvalidInputError(ValueError):
+    """A data file cannot be used; the message names the file, the problem and the fix."""
+
+
+@dataclass
+class EvaluationSets:
+    """Labelled, *clean* frames for a built-in evaluation (kNN before/after pretraining).
+
+    Arrays are normalised float32, shape (N, C, H, W) (or (N, C, D, H, W)); labels int64 (N,).
+    """
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    class_names: list[str]
+
+
+class Modality(ABC):
+    """Base class of every modality; subclasses register with :func:`register_modality`.
+
+    Attributes:
+        name: registry name (``--modality NAME``).
+        spatial_dims: 2 for images, 3 for volumes fed to a 3D backbone.
+        extensions: lower-case file suffixes that :meth:`discover` collects.
+        Options: dataclass of the ``modality.*`` keys this modality accepts.
+        options: the validated options instance.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    spatial_dims: ClassVar[int] = 2
+    extensions: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type]
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    @property
+    @abstractmethod
+    def in_chans(self) -> int:
+        """Number of channels the backbone receives."""
+
+    @abstractmethod
+    def read(self, path: str | Path) -> Any:
+        """Read one file losslessly. Raises :class:`InvalidInputError` naming the file."""
+
+    @abstractmethod
+    def validity(self, array: np.ndarray) -> np.ndarray:
+        """Boolean mask, True where the pixel holds a valid measurement."""
+
+    @abstractmethod
+    def normalise(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Float32 channels-first network input (C, H, W) from a raw array and its validity mask."""
+
+    @abstractmethod
+    def views(self, method: str, image_size: int, num_views: int) -> ViewFn:
+        """The view function for ``method``: ``fn(sample, rng) -> list of num_views float32 arrays``."""
+
+    @abstractmethod
+    def fit_stats(self, samples: Sequence[Any]) -> None:
+        """Compute per-channel mean/std of the normalised input from a few read samples; store in options."""
+
+    @property
+    def stats(self) -> dict[str, list[float]]:
+        """Per-channel ``mean`` and ``std`` of the network input (length ``in_chans``), for exports."""
+        mean, std = getattr(self.options, "mean", None), getattr(self.options, "std", None)
+        if mean is None or std is None:
+            raise RuntimeError(f"modality {self.name!r}: statistics not fitted yet; call fit_stats() first")
+        return {"mean": list(mean), "std": list(std)}
+
+    def discover(self, paths: Sequence[str | Path]) -> list[Path]:
+        """Expand files and folders (recursively) into a sorted list of readable files.
+
+        Raises:
+            InvalidInputError: a path does not exist, or nothing with a known suffix was found.
+        """
+        found: list[Path] = []
+        for raw in paths:
+            path = Path(raw)
+            if path.is_file():
+                found.append(path)
+            elif path.is_dir():
+                found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and self.accepts(p))
+            else:
+                raise InvalidInputError(f"{path}: no such file or folder; check --data")
+        if not found:
+            raise InvalidInputError(
+                f"no {self.name} files ({', '.join(self.extensions)}) found in {[str(p) for p in paths]}"
+            )
+        return found
+
+    def accepts(self, path: Path) -> bool:
+        """True if ``path`` has one of this modality's suffixes (``.nii.gz`` counts as one suffix)."""
+        name = path.name.lower()
+        return any(name.endswith(ext) for ext in self.extensions)
+
+    def synthetic_data(self, cache_dir: Path, n: int, image_size: int, seed: int) -> list[Path]:
+        """Generate (once, cached in ``cache_dir``) an unlabelled training set; returns its files."""
+        raise NotImplementedError(f"modality {self.name!r} has no synthetic data; pass --data PATH")
+
+    def evaluation_sets(self, cache_dir: Path, image_size: int, seed: int) -> EvaluationSets | None:
+        """Labelled clean frames for the post-training kNN check, or None when the modality has none."""
+        return None
+
+    def resolved_options(self) -> dict[str, Any]:
+        """Options as a plain dict (what the resolved config stores)."""
+        return dataclasses.asdict(self.options)
