@@ -58,7 +58,7 @@ class ModelConfig:
 class OptimConfig:
     """Optimiser and learning-rate schedule (cosine with linear warmup)."""
 
-    name: Literal["sgd", "adamw", "lars"] = "adamw"
+    name: Literal["auto", "sgd", "adamw", "lars"] = "auto"  # auto = the method's default
     lr: float | None = None  # None = the method's base lr scaled by batch_size / 256
     weight_decay: float | None = None  # None = the method's default
     momentum: float = 0.9  # SGD / LARS momentum

@@ -24,3 +24,4 @@ def list_methods() -> list[str]:
 
 
 __all__ = ["MethodOutput", "SSLMethod", "get_method_class", "list_methods", "register_method"]
+from domainssl.methods import byol, moco, simclr, simsiam  # noqa: E402,F401

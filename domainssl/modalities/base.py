@@ -52,6 +52,7 @@ class Modality(ABC):
     description: ClassVar[str] = ""
     spatial_dims: ClassVar[int] = 2
     extensions: ClassVar[tuple[str, ...]] = ()
+    samples_per_file: ClassVar[int] = 1  # view pairs drawn per file per epoch (volumes: many crops per load)
     Options: ClassVar[type]
 
     def __init__(self, options: Any = None) -> None:
@@ -123,6 +124,21 @@ class Modality(ABC):
     def evaluation_sets(self, cache_dir: Path, image_size: int, seed: int) -> EvaluationSets | None:
         """Labelled clean frames for the post-training kNN check, or None when the modality has none."""
         return None
+
+    def display(self, sample: Any) -> list[tuple[str, np.ndarray]]:
+        """Panels ``(title, image HxW float)`` that show a source sample to a person (preview grids).
+
+        Default: each channel of the normalised sample; 3D inputs show the three orthogonal mid-slices.
+        """
+        image = self.normalise(sample, self.validity(sample))
+        panels = []
+        for c, channel in enumerate(image):
+            if channel.ndim == 3:
+                d, h, w = (s // 2 for s in channel.shape)
+                panels += [(f"ch{c} axial", channel[d]), (f"ch{c} coronal", channel[:, h]), (f"ch{c} sagittal", channel[:, :, w])]
+            else:
+                panels.append((f"channel {c}", channel))
+        return panels
 
     def resolved_options(self) -> dict[str, Any]:
         """Options as a plain dict (what the resolved config stores)."""

@@ -1,0 +1,64 @@
+"""Frames per second of the synthetic ToF world on one CPU core.
+
+Measures, per scene family and frame size: the whole frame (ray casting + sensor model + labels,
+what ``render_frame`` does), the ray casting and scene sampling alone, and ``write_dataset``
+(rendering plus PNG/JSON writing). Prints a table.
+
+Usage:
+    python benchmarks/synth_tof_speed.py [--frames 200]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/cv2 load their thread pools
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from domainssl.augment.tof.functional import simulate_sensor
+from domainssl.data.synthetic.tof_world import camera_for, render_frame
+from domainssl.data.synthetic.writer import write_dataset
+
+SIZES = ((128, 96), (320, 240))
+SCENES = ("cluttered", "object")
+
+
+def frames_per_second(fn, n: int) -> float:
+    fn(0)  # warm caches
+    start = time.perf_counter()
+    for i in range(1, n + 1):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200, help="frames timed per cell")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    print(f"{'scene':<10} {'size':>8} {'frame/s':>9} {'sensor ms':>10} {'write frame/s':>14}")
+    for scene in SCENES:
+        for width, height in SIZES:
+            profile, _ = camera_for("generic", width, height)
+            full = frames_per_second(lambda i: render_frame(i, scene, width, height, "generic", 0), args.frames)
+            frame = render_frame(0, scene, width, height, "generic", 0)
+            rng = np.random.default_rng(0)
+            sensor_fps = frames_per_second(
+                lambda i: simulate_sensor(frame.clean, profile, rng, reflectivity=frame.reflectivity,
+                                          theta=frame.theta), args.frames)
+            with tempfile.TemporaryDirectory() as tmp:
+                start = time.perf_counter()
+                write_dataset(Path(tmp) / "d", args.frames, scene, width, height, "generic", 0)
+                written = args.frames / (time.perf_counter() - start)
+            print(f"{scene:<10} {width:>4}x{height:<3} {full:>9.1f} {1000 / sensor_fps:>10.2f} {written:>14.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m domainssl`` runs the CLI."""
+
+from domainssl.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Augmentations: pure functional ops per family plus thin seeded, albumentations-compatible classes."""

@@ -1,0 +1,1 @@
+"""Data: file discovery, datasets, multi-view wrapper and the synthetic worlds."""

@@ -1,0 +1,1 @@
+"""Feature evaluations of backbones: weighted kNN (and BatchNorm recalibration before it)."""

@@ -1,0 +1,68 @@
+"""Optimiser (SGD, AdamW, LARS from timm) and the cosine schedule with linear warmup."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from timm.optim import Lars
+
+from domainssl.config import OptimConfig
+from domainssl.methods.base import SSLMethod
+
+
+@dataclass
+class ResolvedOptim:
+    """The optimiser settings actually used (written to the resolved config)."""
+
+    name: str
+    lr: float
+    weight_decay: float
+
+
+def resolve_optim(config: OptimConfig, method: type[SSLMethod], batch_size: int) -> ResolvedOptim:
+    """Fill ``auto``/None from the method's defaults; the base lr scales linearly with batch / 256."""
+    name = method.default_optimizer if config.name == "auto" else config.name
+    lr = config.lr if config.lr is not None else method.base_lr * batch_size / 256
+    wd = config.weight_decay if config.weight_decay is not None else method.default_weight_decay
+    return ResolvedOptim(name=name, lr=lr, weight_decay=wd)
+
+
+def build_optimizer(method: SSLMethod, settings: ResolvedOptim, momentum: float) -> torch.optim.Optimizer:
+    """Optimiser over ``method.param_groups()``; biases and norm weights (1-D) get no weight decay."""
+    groups = []
+    for group in method.param_groups():
+        params = [p for p in group["params"] if p.requires_grad]
+        extra = {k: v for k, v in group.items() if k != "params"}
+        decay = [p for p in params if p.ndim > 1]
+        no_decay = [p for p in params if p.ndim <= 1]
+        groups.append({"params": decay, "weight_decay": settings.weight_decay, **extra})
+        groups.append({"params": no_decay, "weight_decay": 0.0, **extra})
+    groups = [g for g in groups if g["params"]]
+    if settings.name == "sgd":
+        return torch.optim.SGD(groups, lr=settings.lr, momentum=momentum)
+    if settings.name == "adamw":
+        return torch.optim.AdamW(groups, lr=settings.lr)
+    if settings.name == "lars":
+        return Lars(groups, lr=settings.lr, momentum=momentum)
+    raise ValueError(f"optim.name: {settings.name!r} is not one of sgd, adamw, lars")
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float = 0.0) -> float:
+    """LR multiplier: linear warmup from 1/warmup to 1, then cosine from 1 to ``min_ratio``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, config: OptimConfig):
+    """Per-step LambdaLR; groups flagged ``fixed_lr`` (SimSiam's predictor) keep the peak lr."""
+    warmup = int(round(config.warmup_fraction * total_steps))
+
+    def decayed(step: int) -> float:
+        return warmup_cosine(step, total_steps, warmup, config.min_lr_ratio)
+
+    lambdas = [(lambda step: 1.0) if g.get("fixed_lr") else decayed for g in optimizer.param_groups]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)

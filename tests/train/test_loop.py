@@ -1,0 +1,50 @@
+import shutil
+
+import pytest
+import torch
+
+from domainssl.api import make_config
+from domainssl.train.loop import TooManyBadFiles, pretrain
+from domainssl.train.metrics_log import read_metrics
+
+
+def _config(data, out, **extra):
+    overrides = {
+        "modality.name": "gray", "data.paths": [str(data)], "data.image_size": 32, "data.num_workers": 0,
+        "train.batch_size": 8, "train.steps": 5, "train.out": str(out), "train.device": "cpu",
+        "train.evaluate": False, "model.backbone": "resnet18",
+    }
+    overrides.update(extra)
+    return make_config(overrides=overrides)
+
+
+def test_resume_from_a_checkpoint_reproduces_the_uninterrupted_run(gray16_dir, tmp_path):
+    straight = tmp_path / "straight"
+    pretrain(_config(gray16_dir, straight, **{"train.checkpoint_every": 3}), progress=False)
+    resumed = tmp_path / "resumed"
+    (resumed / "checkpoints").mkdir(parents=True)
+    shutil.copy(straight / "checkpoints" / "step_3.pt", resumed / "checkpoints" / "last.pt")
+    pretrain(_config(gray16_dir, resumed, **{"train.checkpoint_every": 3}), resume=True, progress=False)
+
+    a = torch.load(straight / "checkpoints" / "last.pt", weights_only=True)
+    b = torch.load(resumed / "checkpoints" / "last.pt", weights_only=True)
+    assert a["step"] == b["step"] == 5
+    for key, value in a["method"].items():
+        assert torch.equal(value, b["method"][key]), key
+    rows = read_metrics(resumed / "metrics.csv")
+    assert [r["step"] for r in rows] == [4, 5]  # this folder only logged the resumed steps
+    assert rows[-1]["loss"] == read_metrics(straight / "metrics.csv")[-1]["loss"]
+
+
+def test_too_many_bad_files_stops_with_their_names(gray16_dir, tmp_path):
+    (gray16_dir / "corrupt.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(TooManyBadFiles, match="corrupt.png"):
+        pretrain(_config(gray16_dir, tmp_path / "run", **{"train.steps": 10}), progress=False)
+
+
+def test_bad_files_under_the_limit_are_skipped_and_counted(gray16_dir, tmp_path):
+    (gray16_dir / "corrupt.png").write_bytes(b"\x89PNG broken")
+    run = tmp_path / "run"
+    pretrain(_config(gray16_dir, run, **{"train.steps": 6, "data.max_bad_fraction": 0.5}), progress=False)
+    rows = read_metrics(run / "metrics.csv")
+    assert len(rows) == 6 and rows[-1]["bad_files"] == 1
