@@ -239,7 +239,10 @@ def build_options(cls: type, raw: Any, section: str) -> Any:
     if unknown:
         raise ConfigError(f"{section}: unknown key(s) {unknown}; allowed keys: {names}")
     values = {key: coerce(value, hints[key], f"{section}.{key}") for key, value in raw.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:  # an Options class's own __post_init__ check
+        raise ConfigError(f"{section}: {exc}") from exc
 
 
 def coerce(value: Any, hint: Any, key: str) -> Any:

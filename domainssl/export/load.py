@@ -132,7 +132,10 @@ def _load_timm(
         state_dict=state_dict,  # timm's own (strict) pretrained loading, before any features_only wrapping
     )
     kwargs = {**model_args, "in_chans": target, **timm_kwargs}
-    model = timm.create_model(arch, pretrained=True, pretrained_cfg=pretrained_cfg, features_only=features_only, **kwargs)
+    try:
+        model = timm.create_model(arch, pretrained=True, pretrained_cfg=pretrained_cfg, features_only=features_only, **kwargs)
+    except RuntimeError as exc:  # timm's strict load_state_dict
+        raise ValueError(f"{path / WEIGHTS_NAME}: weights do not load strictly into {arch} (arguments {kwargs}): {exc}") from exc
     model.pretrained_cfg.pop("state_dict", None)  # keep the weights out of the model's metadata
     if not features_only:
         _check_loaded(path, model, state_dict)

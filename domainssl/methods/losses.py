@@ -36,7 +36,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
         logits = z @ z.T / temperature  # 2N x 2N
         self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
         logits = logits.masked_fill(self_mask, float("-inf"))  # an anchor is not its own negative
-        targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)  # 2N
+        targets = torch.arange(2 * n, device=z.device).roll(n)  # 2N: view i pairs with view i ± N
         return F.cross_entropy(logits, targets)
 
 

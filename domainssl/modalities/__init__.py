@@ -47,3 +47,5 @@ __all__ = [
     "list_modalities",
     "register_modality",
 ]
+from domainssl.modalities import tof  # noqa: E402,F401
+from domainssl.modalities import volume  # noqa: E402,F401

@@ -63,7 +63,7 @@ class SensorProfile:
     multipath_beta: float = 0.15
     flying_p_mix: float = 0.5
     flying_p_drop: float = 0.3
-    low_signal_strength: float = 0.5
+    low_signal_strength: float = 1.0
     speckle_fraction: float = 0.005
     description: str = ""
 

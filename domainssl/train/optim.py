@@ -21,10 +21,19 @@ class ResolvedOptim:
     weight_decay: float
 
 
+#: Base lr at batch 256 when the optimiser is not the method's own (its base_lr fits only that one).
+GENERIC_BASE_LR = {"sgd": 0.05, "lars": 0.3, "adamw": 1e-3}
+
+
 def resolve_optim(config: OptimConfig, method: type[SSLMethod], batch_size: int) -> ResolvedOptim:
-    """Fill ``auto``/None from the method's defaults; the base lr scales linearly with batch / 256."""
+    """Fill ``auto``/None from the method's defaults; the base lr scales linearly with batch / 256.
+
+    A method's ``base_lr`` belongs to its ``default_optimizer``; another optimiser gets a generic
+    base lr for its family (SGD 0.05, LARS 0.3, AdamW 1e-3) unless ``optim.lr`` is set.
+    """
     name = method.default_optimizer if config.name == "auto" else config.name
-    lr = config.lr if config.lr is not None else method.base_lr * batch_size / 256
+    base_lr = method.base_lr if name == method.default_optimizer else GENERIC_BASE_LR[name]
+    lr = config.lr if config.lr is not None else base_lr * batch_size / 256
     wd = config.weight_decay if config.weight_decay is not None else method.default_weight_decay
     return ResolvedOptim(name=name, lr=lr, weight_decay=wd)
 

@@ -64,9 +64,7 @@ def test_loss_falls_over_ten_steps_on_a_repeated_batch(name, options, tiny_backb
     method = _build(name, options, tiny_backbone())
     views = _views()
     queue_start = copy.deepcopy(method.queue.state_dict()) if hasattr(method, "queue") else None
-    optimizer = torch.optim.SGD([g["params"] for g in method.param_groups()][0], lr=0.05, momentum=0.9)
-    for group in method.param_groups()[1:]:
-        optimizer.add_param_group({"params": group["params"]})
+    optimizer = torch.optim.SGD(method.param_groups(), lr=0.05, momentum=0.9)
     losses = []
     for _ in range(10):
         if queue_start is not None:  # fixed negatives: the same batch would otherwise fill the queue
@@ -76,7 +74,7 @@ def test_loss_falls_over_ten_steps_on_a_repeated_batch(name, options, tiny_backb
         out.loss.backward()
         optimizer.step()
         method.update_target(0.99)
-        losses.append(float(out.loss))
+        losses.append(float(out.loss.detach()))
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0] - 0.03 * abs(losses[0]), losses
 
@@ -166,3 +164,25 @@ def test_encoder_keys_are_the_timm_backbone_keys(name, options):
     own = backbone.state_dict()
     assert list(exported) == list(own)
     assert all(torch.equal(exported[k], own[k]) for k in own)
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=IDS)
+def test_bf16_autocast_step(name, options, tiny_backbone):
+    method = _build(name, options, tiny_backbone())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = method(_views(n=4))
+    out.loss.backward()
+    assert out.loss.dtype == torch.float32 and torch.isfinite(out.loss)
+    if hasattr(method, "queue"):
+        assert method.queue.keys.dtype == torch.float32 and int(method.queue.ptr) == 4
+
+
+def test_moco_v2_symmetric_enqueues_both_views_and_v3_must_be_symmetric(tiny_backbone):
+    method = _build("moco", MoCoOptions(queue_size=12, symmetric=True), tiny_backbone())
+    out = method(_views(n=4))
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and int(method.queue.ptr) == 8
+    method(_views(n=4))
+    assert int(method.queue.ptr) == 4  # 16 keys written into 12 rows: wrapped
+    with pytest.raises(ValueError, match="always symmetric"):
+        MoCoOptions(version=3, symmetric=False)

@@ -256,8 +256,9 @@ def invalidate_low_signal(
 ) -> np.ndarray:
     """Drop pixels whose return signal is weak: grazing angles, dark surfaces, far range.
 
-    With ``s = ρ cos θ`` and ``r = z / max_range``, a valid pixel is dropped with probability
-    ``strength · clip((1 − s)(0.5 + r) + 0.05 r⁴, 0, 1)`` — rising with ``1 − cos θ`` and with range.
+    The return amplitude relative to a frontal white target at the range end is
+    ``s = ρ cos θ / r²`` with ``r = z / max_range``; a valid pixel is dropped with probability
+    ``strength · clip(1 − s, 0, 1)²`` — rising with ``1 − cos θ``, with darkness and with range.
 
     Args:
         depth_mm: (H, W) depth, millimetres, 0 = invalid.
@@ -271,9 +272,9 @@ def invalidate_low_signal(
     """
     depth = _depth(depth_mm)
     valid = _valid(depth)
-    r = np.clip(np.where(valid, depth, 0.0) / max_range_mm, 0.0, 1.5)
-    signal = np.asarray(reflectivity, np.float64) * np.cos(np.asarray(theta, np.float64))
-    p = strength * np.clip((1.0 - signal) * (0.5 + r) + 0.05 * r**4, 0.0, 1.0)
+    r = np.maximum(np.where(valid, depth, 0.0) / max_range_mm, 1e-3)
+    signal = np.asarray(reflectivity, np.float64) * np.cos(np.asarray(theta, np.float64)) / r**2
+    p = strength * np.clip(1.0 - signal, 0.0, 1.0) ** 2
     drop = rng.random(depth.shape) < p
     return np.where(valid & ~drop, depth, 0.0).astype(np.float32)
 

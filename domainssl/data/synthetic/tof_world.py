@@ -41,7 +41,8 @@ class Frame:
         measured: uint16 depth as the sensor reports it, mm, 0 = invalid.
         clean: float32 ray-cast Z-depth, mm, 0 where no surface is hit.
         semantic: uint8 class id per pixel (0 = floor, wall or nothing; ``CLASS_NAMES[i - 1]`` for i >= 1).
-        instance: uint8 instance id per pixel, 0 = background, 1..M over the visible solids.
+        instance: uint8 instance id per pixel, 0 = background, 1..M over the visible solids in
+            placement order (object scenes: 1 is the dominant solid).
         reflectivity: float32 surface albedo in [0, 1].
         theta: float32 angle between surface normal and ray, radians.
         boxes: int64 (M, 4) tight ``[x, y, w, h]`` pixel boxes of instances 1..M.
@@ -119,10 +120,11 @@ def _posed_object(rng: np.random.Generator, intr: Intrinsics, class_id: int) -> 
         centre, radius = dominant.bounding_sphere()
         distance = float(np.linalg.norm(centre - world.camera.position))
         closest = intr.min_range_mm + radius + 50.0
-        if distance <= closest * 1.01:  # cannot come closer within the sensor's range: grow the solid
-            dominant = dataclasses.replace(dominant, size=dominant.size * 1.25)
         target = rng.uniform(0.2, 0.45)
-        distance *= float(np.sqrt(max(coverage, 0.02) / target))
+        growth = float(np.sqrt(target / max(coverage, 0.02)))  # coverage ~ (size / distance)^2
+        if distance <= closest * 1.01:  # cannot come closer within the sensor's range: grow the solid
+            dominant = dataclasses.replace(dominant, size=dominant.size * min(growth, 2.0))
+        distance /= growth
         world = sample_object(rng, intr, class_id, distance=distance, dominant=dominant)
     raise RuntimeError(f"object scene: could not pose a {CLASS_NAMES[class_id - 1]} to cover "
                        f"{MIN_DOMINANT_FRACTION:.0%} of a {intr.width}x{intr.height} frame in {_MAX_POSES} tries")

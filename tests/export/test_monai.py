@@ -1,0 +1,93 @@
+"""MONAI 3D export: the recorded constructor call rebuilds the network, which loads strictly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from domainssl.export import export_monai, load_backbone
+from domainssl.export.monai_state import build_monai, monai_resnet_kwargs
+from domainssl.models.backbone3d import create_backbone_3d
+
+ARGS = dict(architecture="resnet10", in_chans=1, input_size=(1, 32, 32, 32), mean=[0.2], std=[0.9],
+            provenance={"method": "simsiam", "modality": "ct", "steps": 3})
+
+
+@pytest.fixture(scope="module")
+def net3d():
+    net = create_backbone_3d("resnet10", in_chans=1)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            elif t.is_floating_point():
+                t.add_(0.05 * torch.randn(t.shape, generator=g))
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def monai_dir(tmp_path_factory, net3d):
+    return export_monai(net3d, tmp_path_factory.mktemp("monai") / "ct", metrics={"loss": -0.9}, **ARGS)
+
+
+def volume(c=1):
+    return torch.randn(2, c, 24, 24, 24, generator=torch.Generator().manual_seed(2))  # N x C x D x H x W
+
+
+def test_config_records_the_constructor_call(monai_dir):
+    cfg = json.loads((monai_dir / "config.json").read_text())
+    assert cfg["constructor"] == "monai.networks.nets.resnet10"
+    kw = cfg["constructor_kwargs"]
+    assert kw["spatial_dims"] == 3 and kw["n_input_channels"] == 1 and kw["feed_forward"] is False
+    assert kw["conv1_t_stride"] == [2, 2, 2]  # domainssl's 3D factory strides the stem
+    assert cfg["input_size"][0] == len(cfg["mean"]) == len(cfg["std"]) == 1
+    assert cfg["num_features"] == 512 and cfg["domainssl"]["modality"] == "ct"
+    card = (monai_dir / "README.md").read_text()
+    assert "resnet10(spatial_dims=3, n_input_channels=1" in card and "strict=True" in card
+
+
+def test_plain_monai_network_loads_strictly_and_matches(monai_dir, net3d):
+    cfg = json.loads((monai_dir / "config.json").read_text())
+    rebuilt = build_monai(cfg["constructor"], cfg["constructor_kwargs"])
+    result = rebuilt.load_state_dict(load_file(str(monai_dir / "model.safetensors")), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(volume()), net3d(volume()))
+
+
+def test_card_snippet_runs(monai_dir, net3d):
+    card = (monai_dir / "README.md").read_text()
+    code = card.split("```python\n")[1].split("\n```")[0]
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["features"].shape == (1, 512)
+    with torch.no_grad():
+        assert torch.equal(ns["net"](volume()), net3d(volume()))
+
+
+def test_load_backbone_dispatches_and_adapts(monai_dir, net3d):
+    net = load_backbone(monai_dir)
+    assert net.num_features == 512
+    with torch.no_grad():
+        assert torch.equal(net.eval()(volume()), net3d(volume()))
+        net2 = load_backbone(monai_dir, in_chans=2).eval()
+        torch.testing.assert_close(net2(volume().repeat(1, 2, 1, 1, 1)), net3d(volume()), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="MONAI export"):
+        load_backbone(monai_dir, features_only=True)
+
+
+def test_non_default_activation_is_caught(tmp_path):
+    net = create_backbone_3d("resnet10", in_chans=1, act=("leakyrelu", {"negative_slope": 0.5}))
+    with pytest.raises(ValueError, match="different outputs"):
+        export_monai(net, tmp_path / "x", **ARGS)
+    kwargs = {**monai_resnet_kwargs(net), "act": ["leakyrelu", {"negative_slope": 0.5}]}
+    assert export_monai(net, tmp_path / "y", constructor_kwargs=kwargs, **ARGS).is_dir()
+
+
+def test_wrong_channel_count_is_named(tmp_path, net3d):
+    with pytest.raises(ValueError, match="channel counts disagree"):
+        export_monai(net3d, tmp_path / "x", **{**ARGS, "mean": [0.1, 0.2]})
