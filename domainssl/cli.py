@@ -38,11 +38,11 @@ def _friendly(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from domainssl.train.loop import Interrupted, TooManyBadFiles
+        from domainssl.train.loop import Interrupted, NonFiniteLoss, TooManyBadFiles
 
         try:
             return func(*args, **kwargs)
-        except (ConfigError, InvalidInputError, TooManyBadFiles, FileNotFoundError) as exc:
+        except (ConfigError, InvalidInputError, TooManyBadFiles, NonFiniteLoss, FileNotFoundError) as exc:
             raise UserError(str(exc)) from exc
         except Interrupted as exc:
             click.echo(str(exc), err=True)
@@ -139,7 +139,10 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     click.echo(f"  config.yaml, metrics.csv, checkpoints/last.pt ({result.steps} steps)")
     if result.export_dir is not None:
         click.echo(f"  exported backbone: {result.export_dir}")
-        click.echo(f'  load it: timm.create_model("local-dir:{result.export_dir}", pretrained=True)')
+        if _is_timm_export(result.export_dir):
+            click.echo(f'  load it: timm.create_model("local-dir:{result.export_dir}", pretrained=True)')
+        else:
+            click.echo(f'  load it: domainssl.load_backbone("{result.export_dir}")  (MONAI 3D network)')
     if result.evaluation:
         ev = result.evaluation
         click.echo(f"\nkNN accuracy on {ev['num_val']} held-out labelled frames ({len(ev['classes'])} classes):")
@@ -147,6 +150,12 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
         click.echo(f"  raw pixels        {ev['knn_raw_pixels']:.3f}")
         click.echo(f"  random init       {ev['knn_random_init']:.3f}")
         click.echo(f"  pretrained        {ev['knn_pretrained']:.3f}")
+
+
+def _is_timm_export(folder: Path) -> bool:
+    import json
+
+    return json.loads((folder / "config.json").read_text()).get("domainssl", {}).get("format", "timm") == "timm"
 
 
 @main.command(

@@ -55,9 +55,9 @@ model = timm.create_model(
         _code(
             f"""from domainssl import load_backbone
 
-model = load_backbone("{d}")                          # strict: every tensor loaded
-model_{other}ch = load_backbone("{d}", in_chans={other})       # stem adapted, never re-initialised
-pyramid = load_backbone("{d}", features_only=True)   # timm features_only model, same weights"""
+model = load_backbone("{d}")  # strict: every tensor loaded
+model_{other}ch = load_backbone("{d}", in_chans={other})  # stem adapted exactly, never re-initialised
+pyramid = load_backbone("{d}", features_only=True)  # timm features_only model, same weights"""
         ),
         "### segmentation-models-pytorch (>= 0.4)",
         _code(
@@ -149,14 +149,14 @@ net = load_backbone("{d}")  # builds the MONAI network above and loads it strict
 
 def _front_matter(config: Mapping[str, Any], library: str) -> str:
     record = config["domainssl"]
-    license = config.get("pretrained_cfg", config).get("license", "other")
+    licence = config.get("pretrained_cfg", config).get("license", "other")
     tags = ["image-feature-extraction", library, "domainssl", "self-supervised", record["method"], record["modality"]]
-    return "\n".join(["---", f"license: {license}", f"library_name: {library}", "tags:", *(f"- {t}" for t in tags), "---"])
+    return "\n".join(["---", f"license: {licence}", f"library_name: {library}", "tags:", *(f"- {t}" for t in tags), "---"])
 
 
 def _summary(config: Mapping[str, Any], arch: str, input_size, mean, std) -> str:
     record = config["domainssl"]
-    license = config.get("pretrained_cfg", config).get("license", "other")
+    licence = config.get("pretrained_cfg", config).get("license", "other")
     rows = [
         ("architecture", f"`{arch}` ({config['num_features']} features, no head)"),
         ("method", record["method"]),
@@ -166,7 +166,7 @@ def _summary(config: Mapping[str, Any], arch: str, input_size, mean, std) -> str
         ("data", record.get("data", "not recorded")),
         ("steps", record.get("steps", "not recorded")),
         ("domainssl", record.get("version", "unknown")),
-        ("licence", f"{license} — the weights inherit the terms of the training data; set it before sharing"),
+        ("licence", f"{licence} — the weights inherit the terms of the training data; set it before sharing"),
     ]
     rows += [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in record.items() if k not in _SKIP_PROVENANCE]
     lines = [
@@ -180,7 +180,7 @@ def _summary(config: Mapping[str, Any], arch: str, input_size, mean, std) -> str
     if metrics:
         lines += ["", "Final metrics:", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {'n/a' if v is None else f'{v:.4g}'} |" for k, v in metrics.items()]
-    return "\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
+    return "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
 
 
 def _code(text: str) -> str:

@@ -157,14 +157,20 @@ def load_monai_backbone(path: str | Path, in_chans: int | None = None) -> nn.Mod
 
 
 def _verify(out_dir: Path, backbone: nn.Module) -> None:
-    rebuilt = load_monai_backbone(out_dir).eval()
+    try:
+        rebuilt = load_monai_backbone(out_dir).eval()
+    except RuntimeError as exc:  # strict load_state_dict
+        raise ValueError(
+            f"export {out_dir}: the recorded constructor call does not rebuild this network ({exc}); "
+            "pass constructor_kwargs explicitly"
+        ) from exc
     original = copy.deepcopy(backbone).to("cpu", torch.float32).eval()
     c = rebuilt.conv1.in_channels
     x = torch.randn(1, c, 16, 16, 16, generator=torch.Generator().manual_seed(0))  # 1 x C x 16^3
     with torch.no_grad():
-        same = torch.allclose(rebuilt(x), original(x), rtol=1e-4, atol=1e-5)
+        same = torch.allclose(rebuilt(x), original(x), rtol=1e-3, atol=1e-4)  # float noise only
     if not same:
         raise ValueError(
             f"export {out_dir}: the network rebuilt from config.json gives different outputs "
-            "(non-default act/norm?); pass constructor_kwargs explicitly"
+            "(non-default act/norm arguments?); pass constructor_kwargs explicitly"
         )

@@ -35,7 +35,7 @@ from monai.transforms import ClipIntensityPercentiles, NormalizeIntensity, Orien
 from monai.transforms.utils import generate_spatial_bounding_box
 from monai.utils import convert_to_numpy
 
-from domainssl.augment.volume import AXES, VolumeViews
+from domainssl.augment.volume import VolumeViews
 from domainssl.config import ConfigError
 from domainssl.modalities import register_modality
 from domainssl.modalities.base import InvalidInputError, Modality, ViewFn
@@ -339,4 +339,4 @@ class MRI(VolumeModality):
         return ("mri", tuple(self.options.clip_percentiles), self.options.foreground_fraction)
 
 
-__all__ = ["AXES", "CT", "CT_WINDOWS", "CTOptions", "MRI", "MRIOptions", "StandardisedViews", "VolumeModality", "VolumeOptions"]
+__all__ = ["CT", "CT_WINDOWS", "CTOptions", "MRI", "MRIOptions", "StandardisedViews", "VolumeModality", "VolumeOptions"]

@@ -11,6 +11,8 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import logging
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -110,11 +112,23 @@ def load_volume(path: str | Path) -> MetaTensor:
     return _check_array(path, image)
 
 
-def _load(path: Path, reader_cls: type) -> MetaTensor:
+@functools.cache
+def _loader(reader_cls: type) -> LoadImage:
+    """One ``LoadImage`` per reader, built once: building one constructs all of MONAI's fallback readers."""
+    plugin_log = logging.getLogger("monai.data.nvimgcodec_pydicom_plugin")
+    level = plugin_log.level
+    plugin_log.setLevel(logging.ERROR)  # "nvImageCodec is not available": an optional GPU decoder, not needed
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*nvImageCodec.*")  # optional GPU decoder, not needed
-            return LoadImage(reader=reader_cls(), image_only=True, dtype=np.float32)(str(path))
+            warnings.filterwarnings("ignore", message=".*nvImageCodec.*")
+            return LoadImage(reader=reader_cls(), image_only=True, dtype=np.float32)
+    finally:
+        plugin_log.setLevel(level)
+
+
+def _load(path: Path, reader_cls: type) -> MetaTensor:
+    try:
+        return _loader(reader_cls)(str(path))
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file for the user
         raise InvalidInputError(
             f"{path}: cannot be read as a volume ({type(exc).__name__}: {exc}); check the file is complete "

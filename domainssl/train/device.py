@@ -16,12 +16,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_precision(name: str, device: torch.device) -> str:
-    """``auto`` → bf16 where the hardware runs it natively (recent GPUs, CPUs with AVX512-BF16/AMX), else fp32."""
+def resolve_precision(name: str, device: torch.device, spatial_dims: int = 2) -> str:
+    """``auto`` → bf16 where the hardware runs it natively (recent GPUs, CPUs with AVX512-BF16/AMX), else fp32.
+
+    3D models on CPU stay fp32: oneDNN's bf16 Conv3d backward gave non-finite gradients on 2³ feature
+    maps (MONAI ResNet-18, 32³ crops) in our tests.
+    """
     if name != "auto":
         return name
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if spatial_dims == 3:
+        return "fp32"
     return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
 
 

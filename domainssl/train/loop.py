@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ from domainssl.train.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
 from domainssl.train.optim import build_optimizer, build_scheduler, resolve_optim
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN/Inf; training stops before a broken checkpoint is written."""
 
 
 class TooManyBadFiles(RuntimeError):
@@ -57,9 +62,8 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
     checkpoint_path = run_dir / "checkpoints" / "last.pt"
     state = load_checkpoint(checkpoint_path) if resume else None
     device = resolve_device(config.train.device)
-    precision = resolve_precision(config.train.precision, device)
-
     modality = get_modality(config.modality.name, config.modality.options)
+    precision = resolve_precision(config.train.precision, device, modality.spatial_dims)
     if state is not None:  # the statistics the run was trained with travel with it
         saved = state["config"]["modality"]
         modality.options.mean, modality.options.std = saved["mean"], saved["std"]
@@ -138,6 +142,11 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
             bar.update(1)
             if step % log_every == 0 or step == total_steps:  # the only host syncs
                 last_loss = out.loss.item()
+                if not math.isfinite(last_loss):
+                    raise NonFiniteLoss(
+                        f"step {step}: the loss is {last_loss} (precision {precision}, lr {lr:.2e}); "
+                        f"the last good checkpoint is {checkpoint_path}. Try --precision fp32 or a lower --lr."
+                    )
                 std = collapse_std(out.embedding).item()
                 monitor.update(std, step)
                 row = dict(step=step, epoch=(step - 1) // epoch_steps, loss=round(last_loss, 6), lr=lr,

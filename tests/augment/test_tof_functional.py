@@ -70,12 +70,16 @@ def test_surface_angle_of_frontal_wall_is_the_ray_angle():
 def test_surface_angle_of_tilted_plane_and_invalid_pixels():
     h, w = 30, 40
     fx, fy, cx, cy = _intrinsics(h, w)
-    # plane z = 2000 + 0.5 * Y through the optical axis: normal (0, -0.5, 1) → 26.57° at the centre
-    v = np.arange(h, dtype=np.float64)[:, None] - cy
-    depth = np.repeat(2000.0 / (1 - 0.5 * v / fy), w, axis=1).astype(np.float32)
+    # plane z = 2000 + 0.5 * Y: normal (0, -0.5, 1), 26.57° from the optical axis
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    ray = np.stack([(u - cx) / fx, (v - cy) / fy, np.ones_like(u)], -1)
+    depth = (2000.0 / (1 - 0.5 * ray[..., 1])).astype(np.float32)
     depth[0, 0] = 0.0
     theta = F.surface_angle(depth, fx, fy, cx, cy)
-    assert theta[h // 2, w // 2] == pytest.approx(np.arctan(0.5), abs=5e-3)
+    normal = np.array([0.0, -0.5, 1.0]) / np.sqrt(1.25)
+    expected = np.arccos(np.abs(ray @ normal) / np.linalg.norm(ray, axis=-1))
+    np.testing.assert_allclose(theta[2:-1, 2:-1], expected[2:-1, 2:-1], atol=2e-3)
+    assert expected[h // 2, w // 2] == pytest.approx(np.arctan(0.5), abs=0.01)
     assert theta[0, 0] == pytest.approx(np.pi / 2)
 
 
@@ -102,16 +106,16 @@ def test_flying_pixels_threshold_is_relative_at_range():
     np.testing.assert_array_equal(out, depth)
 
 
-def test_multipath_pushes_concave_regions_only():
+def test_multipath_bias_follows_the_proxy():
     flat = np.full((40, 40), 2000.0, np.float32)
     np.testing.assert_allclose(F.add_multipath(flat, 0.5, 15), flat, rtol=1e-6)
     corner = np.full((40, 40), 3000.0, np.float32)
-    corner[10:30, 10:30] = 2000.0  # a near block: its rim is concave w.r.t. nothing, the floor around is
+    corner[10:30, 10:30] = 2000.0
     corner[0, 0] = 0.0
     out = F.add_multipath(corner, 0.5, 15)
     assert out[0, 0] == 0.0
     assert (out >= corner).all()  # bias is never negative
-    assert out[20, 10] > corner[20, 10]  # near side of the step sits in front of its neighbourhood → pushed back
+    assert out[20, 10] > corner[20, 10]  # nearer than its Gaussian neighbourhood → biased farther
     np.testing.assert_array_equal(out[20, 0], corner[20, 0])  # far side: neighbourhood is nearer → no bias
 
 

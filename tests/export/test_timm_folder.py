@@ -12,7 +12,7 @@ import timm
 import torch
 from safetensors.torch import load_file
 
-from domainssl.export import export_backbone
+from domainssl.export import export_backbone, load_backbone
 
 HERE = Path(__file__).parent
 
@@ -120,3 +120,24 @@ def test_backbone_with_a_head_is_refused(tmp_path, export_args):
     net = timm.create_model("resnet18", num_classes=10, in_chans=1)
     with pytest.raises(ValueError, match="num_classes=0"):
         export_backbone(net, tmp_path / "e", **export_args)
+
+
+def test_model_card_domainssl_snippet_runs(export_dir, backbone):
+    card = (export_dir / "README.md").read_text()
+    (code,) = [b.split("\n```")[0] for b in card.split("```python\n")[1:] if "from domainssl import" in b]
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert torch.equal(ns["model"].layer2[0].conv1.weight, backbone.layer2[0].conv1.weight)
+    assert ns["model_3ch"].conv1.in_channels == 3
+    assert len(ns["pyramid"].feature_info.channels()) == 5
+
+
+def test_non_resnet_round_trip(tmp_path, trained, export_args, features, fixed_input):
+    net = trained(arch="convnext_atto")
+    out = export_backbone(net, tmp_path / "cnx", **{**export_args, "architecture": "convnext_atto"})
+    assert json.loads((out / "config.json").read_text())["pretrained_cfg"]["first_conv"] == "stem.0"
+    x = fixed_input(size=32)
+    assert torch.equal(features(timm.create_model(f"local-dir:{out}", pretrained=True), x), features(net, x))
+    pyramid = load_backbone(out, features_only=True).eval()  # timm loads strictly before wrapping
+    with torch.no_grad():
+        assert torch.equal(pyramid(x)[-1], net.forward_features(x))

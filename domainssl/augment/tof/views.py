@@ -124,7 +124,7 @@ def _fit_planes(points: np.ndarray, tol: np.ndarray, rng: np.random.Generator, m
 
 
 def foreground_mask(depth_mm: np.ndarray, camera: SensorProfile, rng: np.random.Generator, max_side: int = 64,
-                    max_planes: int = 3, min_plane_fraction: float = 0.1) -> np.ndarray:
+                    max_planes: int = 3, min_plane_fraction: float = 0.2) -> np.ndarray:
     """Pixels that stand off the dominant floor / wall planes (no labels needed).
 
     The frame is reduced (nearest) to at most ``max_side`` pixels wide, valid pixels are

@@ -35,30 +35,11 @@ class Render:
 
 
 @lru_cache(maxsize=8)
-def _pixel_rays(width: int, height: int, fx: float, fy: float, cx: float, cy: float) -> tuple[np.ndarray, np.ndarray]:
-    """Camera-frame ray slopes: x/z per column (W,), y/z per row (H,)."""
-    return (np.arange(width) - cx) / fx, (np.arange(height) - cy) / fy
-
-
-class _Buffer:
-    """Z-buffer and attribute planes that surfaces are composited into, nearest hit wins."""
-
-    def __init__(self, height: int, width: int) -> None:
-        self.depth = np.full((height, width), np.inf)
-        self.semantic = np.zeros((height, width), np.uint8)
-        self.instance = np.zeros((height, width), np.uint8)
-        self.reflectivity = np.zeros((height, width), np.float32)
-        self.cos = np.ones((height, width))
-
-    def composite(self, window: tuple[slice, slice], t: np.ndarray, cos: np.ndarray, semantic: int,
-                  instance: int, reflectivity: float) -> None:
-        """Write a surface's hits ``t`` (inf = miss) and ``cos`` of incidence into ``window``."""
-        nearer = t < self.depth[window]
-        self.depth[window][nearer] = t[nearer]
-        self.cos[window][nearer] = cos[nearer]
-        self.semantic[window][nearer] = semantic
-        self.instance[window][nearer] = instance
-        self.reflectivity[window][nearer] = reflectivity
+def _pixel_rays(width: int, height: int, fx: float, fy: float, cx: float, cy: float):
+    """Camera-frame ray slopes x/z per column (W,) and y/z per row (H,), and 1 / |ray| (H, W)."""
+    rx, ry = (np.arange(width) - cx) / fx, (np.arange(height) - cy) / fy
+    inv_norm = 1.0 / np.sqrt(1.0 + rx[None, :] ** 2 + ry[:, None] ** 2)  # rotations keep |ray|
+    return rx, ry, inv_norm.astype(np.float32)
 
 
 def render(scene: Scene, intr: Intrinsics) -> Render:
@@ -71,31 +52,43 @@ def render(scene: Scene, intr: Intrinsics) -> Render:
         >>> out.depth.shape, out.depth.dtype
         ((48, 64), dtype('float32'))
     """
-    rx, ry = _pixel_rays(intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy)
+    rx, ry, inv_norm = _pixel_rays(intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy)
     R = scene.camera.rotation  # world-from-camera, columns right / down / forward
     origin = scene.camera.position
-    # World ray directions, (3, H, W): right * x/z + down * y/z + forward.
-    dirs = R[:, 0, None, None] * rx[None, None, :] + R[:, 1, None, None] * ry[None, :, None] + R[:, 2, None, None]
-    inv_norm = 1.0 / np.sqrt(np.einsum("khw,khw->hw", dirs, dirs))  # H x W
-    buf = _Buffer(intr.height, intr.width)
-    full = (slice(None), slice(None))
+    # Background: a world ray is right * x/z + down * y/z + forward, so n . ray is an outer sum.
+    depth = np.full((intr.height, intr.width), np.inf, np.float32)
+    cos = np.ones_like(depth)
+    reflectivity = np.zeros_like(depth)
     for plane in scene.planes:
-        along = np.tensordot(plane.normal, dirs, axes=1)  # H x W, n . d
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (plane.offset - plane.normal @ origin) / along
-        t = np.where((along < 0) & (t > 0), t, np.inf)  # the plane faces the camera and lies ahead
-        buf.composite(full, t, -along * inv_norm, 0, 0, plane.reflectivity)
+        n_right, n_down, n_forward = (plane.normal @ R).astype(np.float32)
+        along = (n_right * rx.astype(np.float32))[None, :] + (n_down * ry.astype(np.float32) + n_forward)[:, None]
+        gap = np.float32(plane.offset - plane.normal @ origin)  # < 0: the camera is on the room side
+        with np.errstate(divide="ignore"):
+            t = np.where(along < 0, gap / along, np.float32(np.inf))  # H x W
+        nearer = t < depth
+        depth = np.minimum(depth, t)
+        cos = np.where(nearer, -along * inv_norm, cos)
+        reflectivity = np.where(nearer, np.float32(plane.reflectivity), reflectivity)
+    semantic = np.zeros(depth.shape, np.uint8)
+    instance = np.zeros(depth.shape, np.uint8)
     for index, solid in enumerate(scene.solids):
         window = _screen_window(solid, scene, intr)
         if window is None:
             continue
-        d = dirs[:, window[0], window[1]]
-        t, cos = _intersect_solid(solid, origin, d)
-        buf.composite(window, t, np.abs(cos) * inv_norm[window], solid.class_id, index + 1, solid.reflectivity)
-    hit = np.isfinite(buf.depth)
-    depth = np.where(hit, buf.depth, 0.0).astype(np.float32)
-    theta = np.arccos(np.clip(buf.cos, 0.0, 1.0)).astype(np.float32)
-    return Render(depth, buf.semantic, buf.instance, buf.reflectivity, theta)
+        rows, cols = window
+        right, down, forward = (R[:, k, None, None] for k in range(3))  # 3 x 1 x 1 each
+        d = right * rx[None, None, cols] + down * ry[None, rows, None] + forward  # 3 x h x w world rays
+        t, cos_solid = _intersect_solid(solid, origin, d)  # h x w each; d is 3 x h x w
+        nearer = t < depth[window]
+        depth[window][nearer] = t[nearer]
+        cos[window][nearer] = np.abs(cos_solid[nearer]) * inv_norm[window][nearer]
+        semantic[window][nearer] = solid.class_id
+        instance[window][nearer] = index + 1
+        reflectivity[window][nearer] = solid.reflectivity
+    missed = ~np.isfinite(depth)
+    depth[missed], cos[missed], reflectivity[missed] = 0.0, 1.0, 0.0
+    theta = np.arccos(np.clip(cos, 0.0, 1.0))
+    return Render(depth, semantic, instance, reflectivity, theta)
 
 
 def _screen_window(solid: Solid, scene: Scene, intr: Intrinsics) -> tuple[slice, slice] | None:
@@ -131,9 +124,7 @@ def _intersect_solid(solid: Solid, origin: np.ndarray, d: np.ndarray) -> tuple[n
     name = CLASS_NAMES[solid.class_id - 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         if name == "box":
-            normals = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float)
-            offsets = np.array([a, a, b, b, h, 0.0])
-            return _convex_polyhedron(normals, offsets, o, dl)
+            return _box(np.array([a, b]), h, o, dl)
         if name == "pyramid":
             normals = np.array([[h, 0, a], [-h, 0, a], [0, h, b], [0, -h, b], [0, 0, -1]], float)
             offsets = np.array([h * a, h * a, h * b, h * b, 0.0])
@@ -148,19 +139,38 @@ def _intersect_solid(solid: Solid, origin: np.ndarray, d: np.ndarray) -> tuple[n
     raise ValueError(f"no ray intersection for solid class {name!r}")
 
 
+def _box(half: np.ndarray, h: float, o: np.ndarray, d: np.ndarray):
+    """Slab test against the box |x| <= half[0], |y| <= half[1], 0 <= z <= h."""
+    lo, hi = np.array([-half[0], -half[1], 0.0]), np.array([half[0], half[1], h])
+    t_in = np.full(d.shape[1:], -np.inf)
+    t_out = np.full(d.shape[1:], np.inf)
+    cos = np.zeros(d.shape[1:])
+    for k in range(3):
+        t1, t2 = (lo[k] - o[k]) / d[k], (hi[k] - o[k]) / d[k]  # nan where parallel and on a face
+        near, far = np.fmin(t1, t2), np.fmax(t1, t2)
+        cos = np.where(near > t_in, d[k], cos)  # entering through a face of axis k: |n . d| = |d_k|
+        t_in = np.fmax(t_in, near)
+        t_out = np.fmin(t_out, far)
+    hit = (t_in <= t_out) & (t_in > 0)
+    return np.where(hit, t_in, np.inf), cos
+
+
 def _convex_polyhedron(normals: np.ndarray, offsets: np.ndarray, o: np.ndarray, d: np.ndarray):
     """Rays against the intersection of half-spaces ``n_i . x <= offset_i`` (unit outward normals)."""
-    along = np.tensordot(normals, d, axes=1)  # P x h x w
-    gap = (offsets - normals @ o)[:, None, None]  # P x 1 x 1, > 0 when the origin is inside plane i
-    t = gap / along
-    entering = along < 0
-    t_near = np.where(entering, t, -np.inf)
-    face = np.argmax(t_near, axis=0)  # h x w, the plane the ray enters through
-    t_in = np.take_along_axis(t_near, face[None], axis=0)[0]
-    t_out = np.where(along > 0, t, np.inf).min(axis=0)
-    parallel_outside = ((along == 0) & (gap < 0)).any(axis=0)
-    hit = (t_in <= t_out) & (t_in > 0) & ~parallel_outside
-    cos = np.take_along_axis(along, face[None], axis=0)[0]
+    t_in = np.full(d.shape[1:], -np.inf)
+    t_out = np.full(d.shape[1:], np.inf)
+    cos = np.zeros(d.shape[1:])
+    for normal, offset in zip(normals, offsets):
+        along = normal[0] * d[0] + normal[1] * d[1] + normal[2] * d[2]  # h x w
+        gap = offset - normal @ o  # < 0: the origin is outside this face's half-space
+        t = gap / along
+        entering = (along < 0) & (t > t_in)
+        cos = np.where(entering, along, cos)
+        t_in = np.where(entering, t, t_in)
+        t_out = np.where(along > 0, np.minimum(t_out, t), t_out)
+        if gap < 0:  # rays parallel to a face they are outside of miss
+            t_out = np.where(along == 0, -np.inf, t_out)
+    hit = (t_in <= t_out) & (t_in > 0)
     return np.where(hit, t_in, np.inf), cos
 
 

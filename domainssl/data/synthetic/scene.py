@@ -16,8 +16,8 @@ Two scene families:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -183,7 +183,7 @@ def floor_point(camera: Camera, intr: Intrinsics, u: float, v: float) -> np.ndar
 
 
 def place_on_floor(
-    solid_fn,
+    solid_fn: Callable[[np.ndarray], Solid],
     camera: Camera,
     intr: Intrinsics,
     planes: tuple[Plane, ...],
@@ -245,16 +245,11 @@ def sample_object(rng: np.random.Generator, intr: Intrinsics, class_id: int, dis
     """
     if dominant is None:
         dominant = random_solid(class_id, np.zeros(2), rng, scale=rng.uniform(0.8, 1.3))
+    centre, radius = dominant.bounding_sphere()
     if distance is None:
         coverage = rng.uniform(0.2, 0.45)
         width, height = max(dominant.size[0], dominant.size[1]), dominant.size[2]
         distance = float(np.sqrt(intr.fx * intr.fy * width * height * 0.6 / (coverage * intr.width * intr.height)))
-        radius = dominant.bounding_sphere()[1]
-        if distance < intr.min_range_mm + radius + 50.0:  # too near for the sensor: scale solid and distance
-            grow = (intr.min_range_mm + 50.0) / max(distance - radius, 0.25 * distance)
-            dominant = dataclasses.replace(dominant, size=dominant.size * grow)
-            distance *= grow
-    centre, radius = dominant.bounding_sphere()
     distance = max(distance, intr.min_range_mm + radius + 50.0)
     yaw = float(rng.uniform(0.0, 2.0 * np.pi))
     pitch = np.deg2rad(rng.uniform(10.0, 45.0))

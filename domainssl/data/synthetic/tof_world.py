@@ -122,8 +122,10 @@ def _posed_object(rng: np.random.Generator, intr: Intrinsics, class_id: int) -> 
         closest = intr.min_range_mm + radius + 50.0
         target = rng.uniform(0.2, 0.45)
         growth = float(np.sqrt(target / max(coverage, 0.02)))  # coverage ~ (size / distance)^2
-        if distance <= closest * 1.01:  # cannot come closer within the sensor's range: grow the solid
-            dominant = dataclasses.replace(dominant, size=dominant.size * min(growth, 2.0))
+        if distance <= closest * 1.01:
+            # Cannot come closer within the sensor's range: grow the solid, by more than the ratio
+            # because the nearest allowed distance grows with it.
+            dominant = dataclasses.replace(dominant, size=dominant.size * min(growth**2, 3.0))
         distance /= growth
         world = sample_object(rng, intr, class_id, distance=distance, dominant=dominant)
     raise RuntimeError(f"object scene: could not pose a {CLASS_NAMES[class_id - 1]} to cover "

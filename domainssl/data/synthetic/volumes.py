@@ -39,7 +39,8 @@ SPACING = {"ct": (1.5, 1.5, 1.5), "mri": (1.0, 1.0, 1.0)}
 
 def _grid(shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Open coordinate grids in [-1, 1] along each axis (broadcastable to ``shape``)."""
-    return tuple(np.linspace(-1.0, 1.0, n, dtype=np.float32).reshape([-1 if a == i else 1 for a in range(3)]) for i, n in enumerate(shape))
+    axes = [np.linspace(-1.0, 1.0, n, dtype=np.float32) for n in shape]
+    return tuple(values.reshape([-1 if a == i else 1 for a in range(3)]) for i, values in enumerate(axes))
 
 
 def _ellipsoid(grid, centre, radii) -> np.ndarray:

@@ -180,7 +180,7 @@ def _coco_annotations(frame: Frame, image_id: int, first_id: int) -> list[dict]:
 def _check_args(n: int, scene: str, width: int, height: int, sensor: str) -> None:
     if scene not in SCENES:
         raise ValueError(f"scene {scene!r} is not known; choose one of {list(SCENES)}")
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive number of frames, got {n!r}")
     if min(width, height) < 16:
         raise ValueError(f"frame size {width}x{height} is too small; use at least 16x16 pixels")

@@ -1,0 +1,308 @@
+"""``finetune``: train a downstream model from an exported backbone (or from scratch), score it, write OUT/.
+
+The loop is the same for every task (see :class:`~domainssl.finetune.task.Task`)::
+
+    recipe + flags -> modality (the export's own normalisation) -> splits -> label subset
+      -> model (backbone from the export, strict) -> AdamW, warmup + cosine, N optimiser steps
+      -> metrics on the held-out test split (and val, when present) -> OUT/metrics.json, OUT/model.pt
+
+Paired comparisons: the label subset, the batch order, the flips and the head initialisation depend
+only on ``seed`` (never on the weights), so ``--weights EXPORT`` and ``--weights none`` with one seed
+see the same frames in the same order.
+
+Examples:
+    >>> metrics = finetune("recipes/finetune/tof_segmentation.yaml", weights="runs/tof/export",
+    ...                    label_fraction=0.1, steps=300, out="runs/ft-seg")
+    >>> metrics["headline"]["name"], 0.0 <= metrics["headline"]["value"] <= 1.0
+    ('miou', True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from domainssl.config import ConfigError
+from domainssl.export.load import read_export_config
+from domainssl.finetune.config import FinetuneRecipe, load_finetune_recipe, resolve_finetune_recipe
+from domainssl.finetune.data import batch_schedule
+from domainssl.finetune.task import Task
+from domainssl.modalities import get_modality
+from domainssl.modalities.base import Modality
+
+#: Modality options that only concern pretraining's file cache, never the network input.
+_CACHE_KEYS = ("cache", "cache_dir", "cache_size")
+
+
+def get_task(recipe: FinetuneRecipe) -> Task:
+    """The :class:`Task` for ``recipe.task.name``."""
+    name = recipe.task.name
+    if name == "segmentation":
+        from domainssl.finetune.segmentation import Segmentation as cls
+    elif name == "detection":
+        from domainssl.finetune.detection import Detection as cls
+    elif name == "classification":
+        from domainssl.finetune.classification import Classification as cls
+    else:
+        from domainssl.finetune.volume import volume_task
+
+        return volume_task(recipe)
+    return cls(recipe)
+
+
+def finetune(
+    recipe: str | Path | FinetuneRecipe,
+    weights: str | Path | None = None,
+    data: str | Path | None = None,
+    label_fraction: float | None = None,
+    steps: int | None = None,
+    epochs: int | None = None,
+    out: str | Path | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Fine-tune, evaluate on the held-out split and write ``OUT/metrics.json`` + ``OUT/model.pt``.
+
+    Args:
+        recipe: a recipe YAML path or a resolved :class:`FinetuneRecipe`.
+        weights: an export folder (``domainssl export``), or None / ``"none"`` for random init.
+        data: dataset root with ``train/`` [``val/``] ``test/``; None = the recipe's (synthetic if unset).
+        label_fraction: fraction of the labelled training split, in (0, 1].
+        steps: optimiser steps (wins over ``epochs``); epochs: passes over the labelled subset.
+        out: output folder (default ``train.out``).
+        seed: seeds the label subset, batch order, flips and head initialisation.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        overrides: dotted recipe keys (``{"train.lr": 3e-4}``), applied before the flags above.
+        verbose: print progress and the headline metric.
+
+    Returns:
+        The ``metrics.json`` content: ``headline`` {name, value}, ``test`` and ``val`` metrics, the
+        recipe, weights, label fraction, steps, seed and training facts.
+
+    Raises:
+        ConfigError: a bad recipe key/value or an export that does not fit the recipe.
+        InvalidInputError: missing or malformed data files (the message names the file).
+    """
+    recipe = _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, seed, device, overrides)
+    weights_dir = None if weights is None or str(weights).lower() == "none" else Path(weights)
+    t = recipe.train
+    log = print if verbose else (lambda *a, **k: None)
+    dev = _device(t.device)
+
+    task = get_task(recipe)
+    modality, arch = resolve_modality(recipe, weights_dir, task.spatial_dims)
+    fit = weights_dir is None and getattr(modality.options, "mean", None) is None
+    splits = task.load_splits(modality, fit_stats=fit)
+    full_train = splits["train"]
+    train = task.subset(full_train, t.label_fraction, t.seed)
+    total_steps = t.steps if t.steps is not None else t.epochs * max(1, len(train) // min(t.batch_size, len(train)))
+    log(f"{recipe.task.name}: {len(train)}/{len(full_train)} labelled training items (fraction {t.label_fraction}), "
+        f"{total_steps} steps, init {'from ' + str(weights_dir) if weights_dir else 'random'}, device {dev}")
+
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(t.seed)
+        model = task.build_model(arch, modality.in_chans, task.num_classes(full_train), weights_dir).to(dev)
+    task.prepare(model, full_train, dev)
+    optimizer, scheduler = _optimiser(model, task, recipe, total_steps)
+
+    model.train()
+    losses: list[float] = []
+    start = time.perf_counter()
+    every = max(1, total_steps // 10)
+    for step, indices in batch_schedule(len(train), t.batch_size, total_steps, t.seed):
+        inputs, targets = task.batch(train, indices, step, dev)
+        with _autocast(t.precision, dev):
+            loss = task.loss(model, inputs, targets)
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+        if (step + 1) % every == 0 or step + 1 == total_steps:
+            log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
+    train_seconds = time.perf_counter() - start
+
+    with _autocast(t.precision, dev):
+        results = {name: task.evaluate(model, split, dev) for name, split in splits.items()
+                   if name in ("val", "test") and split is not None}
+    metrics = {
+        "headline": {"name": task.headline, "value": results["test"][task.headline], "split": "test"},
+        "test": results["test"],
+        "val": results.get("val"),
+        "task": recipe.task.name,
+        "weights": str(weights_dir) if weights_dir else "none",
+        "architecture": arch,
+        "label_fraction": t.label_fraction,
+        "num_train_labelled": len(train),
+        "train_subset_sha1": hashlib.sha1("\n".join(train.files).encode()).hexdigest(),
+        "num_train_total": len(full_train),
+        "num_test": len(splits["test"]),
+        "steps": total_steps,
+        "seed": t.seed,
+        "device": str(dev),
+        "train_seconds": round(train_seconds, 2),
+        "final_loss": float(np.mean(losses[-every:])) if losses else None,
+        "class_names": full_train.class_names,
+        "modality": {"name": modality.name, **modality.resolved_options()},
+        "recipe": recipe.to_dict(),
+    }
+    metrics = _finite(metrics)
+    out_dir = Path(t.out)
+    write_outputs(out_dir, model, metrics)
+    log(f"{task.headline} (test) = {metrics['headline']['value']:.4f}   ->  {out_dir / 'metrics.json'}")
+    return metrics
+
+
+def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims: int) -> tuple[Modality, str]:
+    """The modality (normalisation as in pretraining) and the backbone architecture.
+
+    With an export, the pretraining run's modality options (from the export's ``domainssl.modality_options``
+    or, failing that, ``EXPORT/../config.yaml``) and the export's mean/std override the recipe's, so the
+    network sees inputs normalised exactly as during pretraining. Without one, the recipe's options are used
+    (mean/std fitted on the training split when the recipe leaves them unset).
+
+    Raises:
+        ConfigError: the export's modality or dimensionality does not match the recipe.
+    """
+    options = {k: v for k, v in recipe.modality.items() if k != "name"}
+    name = recipe.modality["name"]
+    arch = recipe.model.backbone
+    if weights is not None:
+        config = read_export_config(weights)
+        provenance = config.get("domainssl") or {}
+        exported = provenance.get("modality")
+        if exported and exported != name:
+            raise ConfigError(f"{weights}: the backbone was pretrained on modality {exported!r} but the recipe "
+                              f"uses {name!r}; use a {exported} recipe or --set modality.name={exported}")
+        is_3d = config.get("library") == "monai"
+        if is_3d != (spatial_dims == 3):
+            raise ConfigError(f"{weights}: a {'3D MONAI' if is_3d else '2D timm'} export does not fit this "
+                              f"{spatial_dims}D recipe; use {'volume_segmentation_3d.yaml' if is_3d else 'a 2D or 2.5D recipe'}")
+        pretrain_options = provenance.get("modality_options") or _run_modality_options(weights)
+        options.update({k: v for k, v in pretrain_options.items() if k not in _CACHE_KEYS and k != "name"})
+        cfg = config if is_3d else config["pretrained_cfg"]
+        options["mean"], options["std"] = list(cfg["mean"]), list(cfg["std"])
+        arch = config["architecture"]
+    try:
+        modality = get_modality(name, **options)
+    except KeyError as exc:
+        raise ConfigError(f"modality.name: {exc.args[0]}") from exc
+    return modality, arch
+
+
+def _run_modality_options(weights: Path) -> dict[str, Any]:
+    """Modality options of the pretraining run that wrote ``weights`` (``RUN/export`` -> ``RUN/config.yaml``)."""
+    path = weights.resolve().parent / "config.yaml"
+    if not path.is_file():
+        return {}
+    return dict((yaml.safe_load(path.read_text()) or {}).get("modality") or {})
+
+
+def write_outputs(out_dir: Path, model: torch.nn.Module, metrics: dict[str, Any]) -> None:
+    """``metrics.json`` and ``model.pt`` (``{"model": state_dict, "metrics": ...}``), each written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    tmp = out_dir / f".model.pt.{os.getpid()}"
+    torch.save({"model": state, "metrics": metrics}, tmp)
+    os.replace(tmp, out_dir / "model.pt")
+    tmp = out_dir / f".metrics.json.{os.getpid()}"
+    tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, out_dir / "metrics.json")
+
+
+def _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, seed, device, overrides) -> FinetuneRecipe:
+    flags: dict[str, Any] = dict(overrides or {})
+    if data is not None:
+        flags["data.path"] = str(data)
+    if label_fraction is not None:
+        flags["train.label_fraction"] = float(label_fraction)
+    if steps is not None:
+        flags["train.steps"] = int(steps)
+    elif epochs is not None:
+        flags["train.steps"] = None
+    if epochs is not None:
+        flags["train.epochs"] = int(epochs)
+    for key, value in (("train.out", out), ("train.seed", seed), ("train.device", device)):
+        if value is not None:
+            flags[key] = str(value) if key == "train.out" else value
+    if isinstance(recipe, FinetuneRecipe):
+        raw = recipe.to_dict()
+        source = raw.pop("source")
+        return resolve_finetune_recipe(raw, flags, source=source)
+    return load_finetune_recipe(recipe, flags)
+
+
+def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total_steps: int):
+    """AdamW with the backbone at ``lr * encoder_lr_scale``; linear warmup then cosine decay to 0."""
+    t = recipe.train
+    encoder_ids = {id(p) for p in task.encoder(model).parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in trainable if id(p) in encoder_ids], "lr": t.lr * t.encoder_lr_scale},
+        {"params": [p for p in trainable if id(p) not in encoder_ids], "lr": t.lr},
+    ]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=t.weight_decay)
+    warmup = max(1, int(round(t.warmup_fraction * total_steps)))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
+    return torch.device(name)
+
+
+def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _finite(value: Any) -> Any:
+    """Recursively replace NaN/Inf floats with None (metrics.json is strict JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def export_modality(weights: Path) -> Modality:
+    """The modality an export was pretrained on, normalising exactly as in pretraining.
+
+    Raises:
+        ConfigError: the export records no modality (not written by domainssl).
+    """
+    config = read_export_config(Path(weights))
+    name = (config.get("domainssl") or {}).get("modality")
+    if not name:
+        raise ConfigError(f"{weights}/config.json: no domainssl.modality record; re-export it with `domainssl export`")
+    recipe = resolve_finetune_recipe({"task": "classification", "modality": {"name": name}})
+    if config.get("library") == "monai":
+        import domainssl.modalities.volume  # noqa: F401  (registers ct, mri)
+    modality, _ = resolve_modality(recipe, Path(weights), 3 if config.get("library") == "monai" else 2)
+    return modality
