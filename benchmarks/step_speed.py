@@ -17,7 +17,7 @@ import torch
 
 from domainssl.methods import get_method_class
 from domainssl.models import create_backbone
-from domainssl.train.device import autocast
+from domainssl.device import autocast
 
 
 def seconds_per_step(method_name: str, args, channels_last: bool, precision: str) -> float:

@@ -82,7 +82,7 @@ def environment_info() -> list[str]:
     from domainssl import __version__
     from domainssl.methods import get_method_class, list_methods
     from domainssl.modalities import get_modality_class, list_modalities
-    from domainssl.train.device import resolve_device, resolve_precision
+    from domainssl.device import resolve_device, resolve_precision
 
     device = resolve_device("auto")
     if device.type == "cuda":

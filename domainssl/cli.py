@@ -220,14 +220,27 @@ Examples:
 @_friendly
 def synth_tof(out, n, scene, size, sensor, seed) -> None:
     """Render ToF depth frames (16-bit PNG, mm) with masks, COCO boxes and labels."""
-    from domainssl.data.synthetic.tof_world import write_dataset
+    from domainssl.data.synthetic import write_dataset
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError as exc:
         raise UserError(f"--size {size!r}: expected WIDTHxHEIGHT, e.g. 320x240") from exc
-    path = write_dataset(Path(out), n=n, scene=scene, width=width, height=height, sensor=sensor, seed=seed)
+    try:
+        path = write_dataset(Path(out), n=n, scene=scene, width=width, height=height, sensor=sensor, seed=seed)
+    except (ValueError, FileExistsError) as exc:
+        raise UserError(str(exc)) from exc
     click.echo(f"wrote {n} {scene} frames to {path}")
+
+
+def _register_finetune_commands() -> None:
+    from domainssl.finetune.cli import eval_command, finetune_command
+
+    main.add_command(finetune_command)
+    main.add_command(eval_command)
+
+
+_register_finetune_commands()
 
 
 @main.command()

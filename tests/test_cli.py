@@ -78,3 +78,31 @@ def test_installed_console_script_runs_in_a_subprocess(gray16_dir, tmp_path):
     done = subprocess.run(script, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Run directory" in done.stdout and len(_rows(run)) == 3
+
+
+def test_sigterm_leaves_a_checkpoint_that_resume_continues(gray16_dir, tmp_path):
+    import signal
+    import time
+
+    import torch
+
+    run = tmp_path / "term"
+    exe = str(Path(sys.executable).with_name("domainssl"))
+    args = [exe, "pretrain", "--modality", "gray", "--data", str(gray16_dir), "--out", str(run), "--steps", "500",
+            "--batch-size", "8", "--image-size", "32", "--device", "cpu", "--num-workers", "0", "--quiet",
+            "--set", "train.log_every=1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not ((run / "metrics.csv").is_file() and len(_rows(run)) >= 2):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "continue with --resume" in err
+    stopped_at = torch.load(run / "checkpoints" / "last.pt", weights_only=True)["step"]
+    assert 2 <= stopped_at < 500
+
+    args[args.index("--steps") + 1] = str(stopped_at + 2)
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [int(r["step"]) for r in _rows(run)] == list(range(1, stopped_at + 3))

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from domainssl.device import autocast, resolve_precision
 from domainssl.models import create_backbone
 
 
@@ -71,10 +72,20 @@ def knn_accuracy(
 
 
 def evaluate_backbone(backbone: nn.Module, sets, k: int = 20) -> float:
-    """kNN accuracy of a (copied, BN-recalibrated) backbone on an :class:`EvaluationSets`."""
-    backbone = recalibrate_batchnorm(copy.deepcopy(backbone).float().cpu(), torch.from_numpy(sets.train_x))
-    train = extract_features(backbone, torch.from_numpy(sets.train_x))
-    val = extract_features(backbone, torch.from_numpy(sets.val_x))
+    """kNN accuracy of a (copied, BN-recalibrated) backbone on an :class:`EvaluationSets`.
+
+    Runs on CPU under the same automatic precision as training (bf16 where the CPU has it).
+    """
+    backbone = copy.deepcopy(backbone).float().cpu()
+    train_x, val_x = torch.from_numpy(sets.train_x), torch.from_numpy(sets.val_x)
+    spatial_dims = train_x.ndim - 2
+    if spatial_dims == 2:
+        backbone = backbone.to(memory_format=torch.channels_last)
+        train_x, val_x = (x.contiguous(memory_format=torch.channels_last) for x in (train_x, val_x))
+    device = torch.device("cpu")
+    with autocast(resolve_precision("auto", device, spatial_dims), device):
+        backbone = recalibrate_batchnorm(backbone, train_x)
+        train, val = extract_features(backbone, train_x), extract_features(backbone, val_x)
     return knn_accuracy(train, torch.from_numpy(sets.train_y), val, torch.from_numpy(sets.val_y), k=k)
 
 

@@ -134,6 +134,7 @@ def run_provenance(config: dict[str, Any], ckpt: dict[str, Any], ckpt_path: Path
     return {
         "method": config["method"]["name"],
         "modality": modality["name"],
+        "modality_options": {k: v for k, v in modality.items() if k != "name"},
         "data": f"{source}; image_size {data['image_size']}",
         "steps": int(ckpt.get("step", 0)),
         "batch_size": train.get("batch_size"),

@@ -64,6 +64,8 @@ class ModelSection:
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128, 64, 32, 16])  # UNet decoders
     fpn_channels: int = 128  # detection: FPN width
     box_score_thresh: float = 0.01  # detection: keep boxes above this score for mAP
+    box_head_dim: int = 256  # detection: two-layer box head width (torchvision default 1024, sized for COCO)
+    rois_per_image: int = 128  # detection: sampled RoIs per image for the box loss (torchvision default 512)
 
 
 @dataclass

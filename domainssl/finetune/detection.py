@@ -25,6 +25,7 @@ import timm
 import torch
 import torch.nn as nn
 from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops import FeaturePyramidNetwork
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
@@ -55,17 +56,26 @@ class TimmFPN(nn.Module):
 
 
 def build_detector(arch: str, in_chans: int, num_classes: int, weights: Path | None, height: int, width: int,
-                   fpn_channels: int = 128, box_score_thresh: float = 0.01) -> FasterRCNN:
+                   fpn_channels: int = 128, box_score_thresh: float = 0.01, box_head_dim: int = 256,
+                   rois_per_image: int = 128) -> FasterRCNN:
     """Faster R-CNN whose body is loaded strictly from ``weights`` (an export) or randomly initialised.
 
     Args:
         num_classes: object classes + 1 (background is class 0).
         height, width: the frame size; the detector transform keeps it.
+        fpn_channels: FPN width.
+        box_score_thresh: detections below this score are dropped before mAP.
+        box_head_dim: width of the two-layer box head (torchvision's default is 1024, sized for COCO).
+        rois_per_image: sampled RoIs per image for the box head loss (torchvision's default is 512); the
+            box head dominates the step time on small frames with few objects.
     """
     body = timm.create_model(arch, pretrained=False, features_only=True, out_indices=OUT_INDICES, in_chans=in_chans)
     anchors = AnchorGenerator(sizes=ANCHOR_SIZES, aspect_ratios=((0.5, 1.0, 2.0),) * len(ANCHOR_SIZES))
+    roi_size = 7  # MultiScaleRoIAlign output side
     detector = FasterRCNN(
-        TimmFPN(body, fpn_channels), num_classes=num_classes, rpn_anchor_generator=anchors,
+        TimmFPN(body, fpn_channels), rpn_anchor_generator=anchors,
+        box_head=TwoMLPHead(fpn_channels * roi_size**2, box_head_dim),
+        box_predictor=FastRCNNPredictor(box_head_dim, num_classes), box_batch_size_per_image=rois_per_image,
         min_size=min(height, width), max_size=max(height, width),
         image_mean=[0.0] * in_chans, image_std=[1.0] * in_chans, box_score_thresh=box_score_thresh,
     )
@@ -97,7 +107,8 @@ class Detection(Task):
 
     def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
         m, d = self.recipe.model, self.recipe.data
-        return build_detector(arch, in_chans, num_classes, weights, d.height, d.width, m.fpn_channels, m.box_score_thresh)
+        return build_detector(arch, in_chans, num_classes, weights, d.height, d.width, m.fpn_channels,
+                              m.box_score_thresh, m.box_head_dim, m.rois_per_image)
 
     def encoder(self, model: nn.Module) -> nn.Module:
         return model.backbone.body

@@ -170,8 +170,8 @@ def finetune(
 def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims: int) -> tuple[Modality, str]:
     """The modality (normalisation as in pretraining) and the backbone architecture.
 
-    With an export, the pretraining run's modality options (from the export's ``domainssl.modality_options``
-    or, failing that, ``EXPORT/../config.yaml``) and the export's mean/std override the recipe's, so the
+    With an export, the pretraining run's modality options (the export's ``domainssl.modality_options``)
+    and the export's mean/std override the recipe's, so the
     network sees inputs normalised exactly as during pretraining. Without one, the recipe's options are used
     (mean/std fitted on the training split when the recipe leaves them unset).
 
@@ -192,7 +192,7 @@ def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims:
         if is_3d != (spatial_dims == 3):
             raise ConfigError(f"{weights}: a {'3D MONAI' if is_3d else '2D timm'} export does not fit this "
                               f"{spatial_dims}D recipe; use {'volume_segmentation_3d.yaml' if is_3d else 'a 2D or 2.5D recipe'}")
-        pretrain_options = provenance.get("modality_options") or _run_modality_options(weights)
+        pretrain_options = provenance.get("modality_options") or {}
         options.update({k: v for k, v in pretrain_options.items() if k not in _CACHE_KEYS and k != "name"})
         cfg = config if is_3d else config["pretrained_cfg"]
         options["mean"], options["std"] = list(cfg["mean"]), list(cfg["std"])
@@ -202,14 +202,6 @@ def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims:
     except KeyError as exc:
         raise ConfigError(f"modality.name: {exc.args[0]}") from exc
     return modality, arch
-
-
-def _run_modality_options(weights: Path) -> dict[str, Any]:
-    """Modality options of the pretraining run that wrote ``weights`` (``RUN/export`` -> ``RUN/config.yaml``)."""
-    path = weights.resolve().parent / "config.yaml"
-    if not path.is_file():
-        return {}
-    return dict((yaml.safe_load(path.read_text()) or {}).get("modality") or {})
 
 
 def write_outputs(out_dir: Path, model: torch.nn.Module, metrics: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from domainssl.methods.momentum import cosine_schedule
 from domainssl.modalities import get_modality
 from domainssl.models import create_backbone
 from domainssl.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from domainssl.train.device import autocast, resolve_device, resolve_precision
+from domainssl.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
 from domainssl.train.optim import build_optimizer, build_scheduler, resolve_optim

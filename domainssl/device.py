@@ -1,4 +1,4 @@
-"""Device and mixed-precision choices."""
+"""Device and mixed-precision choices, shared by training, evaluation and fine-tuning."""
 
 from __future__ import annotations
 
