@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from domainssl.config import ConfigError
 from domainssl.export.load import read_export_config
@@ -294,7 +293,5 @@ def export_modality(weights: Path) -> Modality:
     if not name:
         raise ConfigError(f"{weights}/config.json: no domainssl.modality record; re-export it with `domainssl export`")
     recipe = resolve_finetune_recipe({"task": "classification", "modality": {"name": name}})
-    if config.get("library") == "monai":
-        import domainssl.modalities.volume  # noqa: F401  (registers ct, mri)
     modality, _ = resolve_modality(recipe, Path(weights), 3 if config.get("library") == "monai" else 2)
     return modality

@@ -40,7 +40,6 @@ from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.data import SPLIT_SEEDS, SPLITS, Split, split_folders
 from domainssl.finetune.segmentation import build_unet
 from domainssl.finetune.task import Task
-from domainssl.modalities import volume as _volume_modalities  # noqa: F401  (registers ct, mri)
 from domainssl.modalities.base import InvalidInputError, Modality
 from domainssl.modalities.volume_io import load_volume
 from domainssl.models import create_backbone

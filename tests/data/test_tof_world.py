@@ -20,7 +20,7 @@ from domainssl.data.synthetic import (
 )
 from domainssl.data.synthetic import writer as writer_module
 from domainssl.data.synthetic.raycast import render
-from domainssl.data.synthetic.scene import Plane, Scene, Solid, sample_cluttered, sample_object
+from domainssl.data.synthetic.scene import Scene, Solid, sample_cluttered, sample_object
 from domainssl.data.synthetic.tof_world import camera_for, object_class
 
 W, H = 64, 48
