@@ -135,16 +135,21 @@ def load_recipe(path: str | Path | None) -> dict[str, Any]:
     """Read a YAML recipe into a nested dict (the defaults when ``path`` is None)."""
     if path is None:
         return {k: dict(v) for k, v in DEFAULT_RECIPE.items()}
+    return merge(load_recipe(None), read_yaml_mapping(path))
+
+
+def read_yaml_mapping(path: str | Path, hint: str = "") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; ConfigError (naming the file) otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"recipe {path}: no such file")
+        raise ConfigError(f"recipe {path}: no such file{hint}")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"recipe {path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"recipe {path}: expected a mapping of sections at the top level")
-    return merge(load_recipe(None), data)
+    return data
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

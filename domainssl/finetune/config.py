@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from domainssl.config import ConfigError, apply_overrides, build_options
+from domainssl.config import ConfigError, apply_overrides, build_options, read_yaml_mapping
 
 TaskName = Literal["segmentation", "detection", "classification", "volume_segmentation"]
 
@@ -130,15 +128,7 @@ def load_finetune_recipe(path: str | Path, overrides: dict[str, Any] | None = No
     Raises:
         ConfigError: missing file, invalid YAML, unknown section/key or a bad value.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"recipe {path}: no such file; the shipped recipes are in recipes/finetune/")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"recipe {path}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"recipe {path}: expected a mapping of sections at the top level")
+    raw = read_yaml_mapping(path, hint="; the shipped recipes are in recipes/finetune/")
     return resolve_finetune_recipe(raw, overrides, source=str(path))
 
 
