@@ -35,6 +35,7 @@ from monai.transforms import Orientation, Spacing, SpatialCrop, SpatialPad
 from monai.transforms.utils import generate_spatial_bounding_box
 from monai.utils import convert_to_numpy
 
+from domainssl.config import ConfigError
 from domainssl.export import load_backbone
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.data import SPLIT_SEEDS, SPLITS, Split, split_folders
@@ -264,12 +265,20 @@ def slabs(volume: np.ndarray, centres: list[int], k: int) -> np.ndarray:
     return np.ascontiguousarray(volume[:, :, index].transpose(2, 3, 0, 1)).astype(np.float32)
 
 
+ENCODER_STRIDE_3D = 32  # strided conv1 (2) x max-pool (2) x layers 2-4 (8)
+
+
 class VolumeSegmentation3D(_VolumeTask):
     """Random 3D crops -> voxel classes with :class:`ResNetUNet3D`; sliding-window inference at test time."""
 
     spatial_dims = 3
 
     def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+        patch = self.recipe.data.patch_size
+        if patch % ENCODER_STRIDE_3D:
+            raise ConfigError(f"data.patch_size: {patch} must be a multiple of {ENCODER_STRIDE_3D} (the 3D ResNet "
+                              f"downsamples {ENCODER_STRIDE_3D}x, and the decoder's skips must line up); "
+                              f"try {max(ENCODER_STRIDE_3D, patch // ENCODER_STRIDE_3D * ENCODER_STRIDE_3D)}")
         encoder = load_backbone(weights, in_chans=in_chans) if weights is not None else create_backbone(arch, in_chans, spatial_dims=3)
         return ResNetUNet3D(encoder, num_classes, self.recipe.model.decoder_channels)
 

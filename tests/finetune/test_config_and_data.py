@@ -68,3 +68,14 @@ def test_batch_order_and_flips_depend_only_on_the_seed():
     assert len(set(epoch)) == 8
     assert np.array_equal(flip_draws(5, 3, 16), flip_draws(5, 3, 16))
     assert [len(b) for _, b in batch_schedule(3, 8, 2, seed=0)] == [3, 3]  # subset smaller than a batch
+
+
+def test_3d_patch_size_must_match_the_encoder_stride():
+    from domainssl.config import ConfigError
+    from domainssl.finetune.config import load_finetune_recipe
+    from domainssl.finetune.volume import VolumeSegmentation3D
+
+    recipe_path = next(p for p in RECIPES if p.stem == "volume_segmentation_3d")
+    recipe = load_finetune_recipe(recipe_path, {"data.patch_size": 48})
+    with pytest.raises(ConfigError, match="data.patch_size: 48 must be a multiple of 32"):
+        VolumeSegmentation3D(recipe).build_model("resnet10", 1, 3, weights=None)
