@@ -100,6 +100,5 @@ def environment_info() -> list[str]:
         lines.append(f"  {name:<8} {cls.description}")
     lines.append("methods:")
     for name in list_methods():
-        doc = (get_method_class(name).__doc__ or "").strip().splitlines()
-        lines.append(f"  {name:<8} {doc[0] if doc else ''}")
+        lines.append(f"  {name:<8} {get_method_class(name).description}")
     return lines

@@ -129,10 +129,14 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     """Pretrain a backbone with self-supervision and export it for timm.
 
     Writes RUN/config.yaml, RUN/checkpoints/last.pt, RUN/metrics.csv and RUN/export/.
-    Flags override the recipe; --set overrides any nested key.
+    Flags override the recipe; --set overrides any nested key. With --resume and no
+    --recipe, RUN/config.yaml is the recipe, so `--out RUN --resume` alone continues a run.
     """
     from domainssl.api import pretrain as run_pretrain
 
+    saved = Path(flags.get("out") or "runs/latest") / "config.yaml"
+    if resume and recipe is None and saved.is_file():
+        recipe = str(saved)  # continue the run as it was configured; flags and --set still override
     config = _resolve(recipe, flags.get("modality"), _overrides(flags, sets))
     result = run_pretrain(config, resume=resume, progress=not quiet)
     click.echo(f"\nRun directory: {result.run_dir}")

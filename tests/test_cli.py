@@ -106,3 +106,15 @@ def test_sigterm_leaves_a_checkpoint_that_resume_continues(gray16_dir, tmp_path)
     done = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert [int(r["step"]) for r in _rows(run)] == list(range(1, stopped_at + 3))
+
+
+def test_resume_with_only_out_reuses_the_saved_config(gray16_dir, tmp_path):
+    run = tmp_path / "run"
+    first = CliRunner().invoke(main, ["pretrain", "--modality", "gray", "--data", str(gray16_dir), "--method", "simsiam",
+                                      "--out", str(run), *COMMON])
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(main, ["pretrain", "--out", str(run), "--steps", "5", "--resume", "--quiet"])
+    assert again.exit_code == 0, again.output
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["modality"]["name"] == "gray" and resolved["method"]["name"] == "simsiam"
+    assert [r["step"] for r in _rows(run)] == ["1", "2", "3", "4", "5"]

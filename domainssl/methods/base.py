@@ -43,6 +43,7 @@ class SSLMethod(nn.Module):
     """
 
     name: ClassVar[str]
+    description: ClassVar[str] = ""  # one line for `domainssl info`
     num_views: ClassVar[int] = 2
     Options: ClassVar[type]
     base_lr: ClassVar[float] = 0.05

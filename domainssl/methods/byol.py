@@ -52,6 +52,7 @@ class BYOL(SSLMethod):
     """
 
     name = "byol"
+    description = "Bootstrap Your Own Latent: online/target networks, predictor, EMA target (Grill et al. 2020)"
     num_views = 2
     Options = BYOLOptions
     base_lr = 2e-3

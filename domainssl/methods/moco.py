@@ -65,6 +65,7 @@ class MoCo(SSLMethod):
     """
 
     name = "moco"
+    description = "Momentum Contrast v2 (key queue) or v3 (in-batch keys, predictor) (He et al. 2020; Chen et al. 2021)"
     num_views = 2
     Options = MoCoOptions
     base_lr = 0.03

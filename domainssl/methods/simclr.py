@@ -45,6 +45,7 @@ class SimCLR(SSLMethod):
     """
 
     name = "simclr"
+    description = "Contrastive learning with NT-Xent over 2N views (Chen et al. 2020)"
     num_views = 2
     Options = SimCLROptions
     base_lr = 0.3

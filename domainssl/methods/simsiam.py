@@ -43,6 +43,7 @@ class SimSiam(SSLMethod):
     """
 
     name = "simsiam"
+    description = "Simple Siamese: shared encoder, predictor, stop-gradient (Chen & He 2021)"
     num_views = 2
     Options = SimSiamOptions
     base_lr = 0.05
