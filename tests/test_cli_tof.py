@@ -59,6 +59,15 @@ def test_pretrain_tof_on_float_metres_npy_with_valid_channel(tmp_path):
     assert resolved["modality"]["units"] == "m" and len(resolved["modality"]["mean"]) == 2
     assert json.loads((run / "export" / "config.json").read_text())["model_args"]["in_chans"] == 2
 
+    card = (run / "export" / "README.md").read_text()
+    (snippet,) = [b.split("\n```")[0] for b in card.split("```python\n")[1:] if "modality.normalise" in b]
+    namespace = {}
+    exec(snippet.replace("frame.png", str(data / "0.npy")), namespace)  # the card's preprocessing, as written
+    x = namespace["x"]
+    assert x.shape == (2, 48, 64) and np.isfinite(x).all()
+    invalid = np.isnan(np.load(data / "0.npy"))
+    assert (x[1] == x[1].min()).sum() == invalid.sum() > 0  # the valid channel marks exactly the NaN pixels
+
 
 def test_preview_writes_a_png(tmp_path, gray16_dir):
     out = tmp_path / "views.png"

@@ -26,6 +26,7 @@ def timm_card(config: Mapping[str, Any], export_dir: str | Path) -> str:
     sections = [
         _front_matter(config, library="timm"),
         _summary(config, arch, pcfg["input_size"], mean, std),
+        *_preprocessing(config, d),
         "## Usage",
         "### timm (>= 1.0.26)",
         _code(
@@ -145,6 +146,27 @@ net = load_backbone("{d}")  # builds the MONAI network above and loads it strict
         "Normalise volumes as in pretraining (the `mean`/`std` above describe the network input).",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _preprocessing(config: Mapping[str, Any], export_dir: str) -> list[str]:
+    """How raw files become the network input: the modality's own normalisation, then mean/std."""
+    record = config.get("domainssl") or {}
+    if "modality" not in record:
+        return []
+    return [
+        "## Input preprocessing",
+        f"The `mean`/`std` apply to the *{record['modality']}* modality's [0, 1]-scaled channels, not to raw "
+        "values. Prepare inputs exactly as in pretraining with the modality recorded in `config.json`:",
+        _code(
+            f"""import json
+import domainssl
+
+record = json.load(open("{export_dir}/config.json"))["domainssl"]
+modality = domainssl.get_modality(record["modality"], **record["modality_options"])
+raw = modality.read("frame.png")  # lossless, e.g. uint16 millimetres for ToF
+x = modality.normalise(raw, modality.validity(raw))  # float32 C x H x W, ready for the model"""
+        ),
+    ]
 
 
 def _front_matter(config: Mapping[str, Any], library: str) -> str:
