@@ -29,17 +29,21 @@ def resolve_files(config: RunConfig, modality: Modality) -> list[Path]:
     )
 
 
-def fit_stats(modality: Modality, files: list[Path], max_files: int) -> list[str]:
-    """Fit the modality's mean/std on up to ``max_files`` evenly spaced files; returns unreadable ones."""
+def fit_stats(modality: Modality, files: list[Path], max_files: int) -> dict[str, str]:
+    """Fit the modality's mean/std on up to ``max_files`` evenly spaced files.
+
+    Returns:
+        The unreadable files among those sampled, ``{path: reason}``.
+    """
     picks = np.unique(np.linspace(0, len(files) - 1, num=min(max_files, len(files))).astype(int))
-    samples, bad = [], []
+    samples, bad = [], {}
     for index in picks:
         try:
             samples.append(modality.read(files[index]))
         except InvalidInputError as exc:
-            bad.append(str(exc))
+            bad[str(files[index])] = str(exc)
     if not samples:
-        raise InvalidInputError("no readable file among those sampled for statistics:\n  " + "\n  ".join(bad))
+        raise InvalidInputError("no readable file among those sampled for statistics:\n  " + "\n  ".join(bad.values()))
     modality.fit_stats(samples)
     return bad
 

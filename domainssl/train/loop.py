@@ -70,7 +70,7 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
     files = resolve_files(config, modality)
     bad_files: dict[str, str] = {}
     if modality.options.mean is None:
-        bad_files.update((msg.split(":")[0], msg) for msg in fit_stats(modality, files, config.data.stats_samples))
+        bad_files.update(fit_stats(modality, files, config.data.stats_samples))
 
     method_cls = get_method_class(config.method.name)
     settings = resolve_optim(config.optim, method_cls, config.train.batch_size)
