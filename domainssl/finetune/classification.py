@@ -22,7 +22,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from domainssl.evaluate.knn import recalibrate_batchnorm
 from domainssl.finetune.data import Split, flip_draws, load_splits_2d, subset_indices
-from domainssl.finetune.task import Task
+from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
 from domainssl.models import create_backbone
 from domainssl.modalities.base import Modality
@@ -96,12 +96,7 @@ class Classification(Task):
         k = len(split.class_names)
         acc = MulticlassAccuracy(num_classes=k, average="micro").to(device)
         balanced = MulticlassAccuracy(num_classes=k, average="macro").to(device)
-        model.eval()
-        bs = self.recipe.train.eval_batch_size
-        for start in range(0, len(split), bs):
-            images = torch.from_numpy(split.images[start : start + bs]).to(device)
-            target = torch.from_numpy(split.targets[start : start + bs]).to(device)
-            pred = model(images).argmax(1)  # B
+        for pred, target in predictions(model, split, self.recipe.train.eval_batch_size, device):
             acc.update(pred, target)
             balanced.update(pred, target)
         counts = np.bincount(split.targets, minlength=k)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
 from domainssl.finetune.data import Split, flip_draws, load_splits_2d
-from domainssl.finetune.task import Task
+from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
 from domainssl.modalities.base import Modality
 
@@ -102,12 +102,7 @@ class Segmentation(Task):
         miou = MulticlassJaccardIndex(num_classes=k, average="macro").to(device)
         per_class = MulticlassJaccardIndex(num_classes=k, average="none").to(device)
         pixel_acc = MulticlassAccuracy(num_classes=k, average="micro").to(device)
-        model.eval()
-        bs = self.recipe.train.eval_batch_size
-        for start in range(0, len(split), bs):
-            images = torch.from_numpy(split.images[start : start + bs]).to(device)
-            target = torch.from_numpy(split.targets[start : start + bs]).to(device)
-            pred = model(images).argmax(1)  # B x H x W
+        for pred, target in predictions(model, split, self.recipe.train.eval_batch_size, device):
             for metric in (miou, per_class, pixel_acc):
                 metric.update(pred, target)
         ious = per_class.compute().cpu().tolist()

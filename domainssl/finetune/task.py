@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -72,3 +72,13 @@ class Task(ABC):
 
     def prepare(self, model: nn.Module, train: Split, device: torch.device) -> None:
         """Hook before training (e.g. recalibrate a frozen backbone's BatchNorm); default: nothing."""
+
+
+@torch.no_grad()
+def predictions(model: nn.Module, split: Split, batch_size: int, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(argmax prediction, target)`` batches of an eval-mode ``model`` over an in-memory split."""
+    model.eval()
+    for start in range(0, len(split), batch_size):
+        images = torch.from_numpy(split.images[start : start + batch_size]).to(device)
+        target = torch.from_numpy(split.targets[start : start + batch_size]).to(device)
+        yield model(images).argmax(1), target  # B (classification) or B x H x W (segmentation)
