@@ -140,7 +140,7 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     config = _resolve(recipe, flags.get("modality"), _overrides(flags, sets))
     result = run_pretrain(config, resume=resume, progress=not quiet)
     click.echo(f"\nRun directory: {result.run_dir}")
-    click.echo(f"  config.yaml, metrics.csv, checkpoints/last.pt ({result.steps} steps)")
+    click.echo(f"  config.yaml, metrics.csv, metrics.png (curves), checkpoints/last.pt ({result.steps} steps)")
     if result.export_dir is not None:
         click.echo(f"  exported backbone: {result.export_dir}")
         if _is_timm_export(result.export_dir):

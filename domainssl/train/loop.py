@@ -29,6 +29,7 @@ from domainssl.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
 from domainssl.train.optim import build_optimizer, build_scheduler, resolve_optim
+from domainssl.train.plots import plot_metrics
 
 
 class NonFiniteLoss(RuntimeError):
@@ -172,6 +173,7 @@ def _finish(config: RunConfig, modality, encoder: torch.nn.Module, run_dir: Path
     """Export the backbone and run the modality's built-in evaluation, if it has one."""
     from domainssl.export import export_run
 
+    plot_metrics(run_dir / "metrics.csv", run_dir / "metrics.png")
     export_dir = export_run(run_dir)
     evaluation = None
     if config.train.evaluate:

@@ -34,6 +34,7 @@ def test_resume_from_a_checkpoint_reproduces_the_uninterrupted_run(gray16_dir, t
     rows = read_metrics(resumed / "metrics.csv")
     assert [r["step"] for r in rows] == [4, 5]  # this folder only logged the resumed steps
     assert rows[-1]["loss"] == read_metrics(straight / "metrics.csv")[-1]["loss"]
+    assert (straight / "metrics.png").stat().st_size > 10_000  # the loss/lr/collapse plot
 
 
 def test_too_many_bad_files_stops_with_their_names(gray16_dir, tmp_path):
