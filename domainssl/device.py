@@ -6,13 +6,15 @@ import contextlib
 
 import torch
 
+from domainssl.config import ConfigError
+
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` → CUDA when available, else CPU. Asking for CUDA without one is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
     return torch.device(name)
 
 

@@ -19,7 +19,6 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 
 from domainssl.config import ConfigError
+from domainssl.device import autocast, resolve_device
 from domainssl.export.load import read_export_config
 from domainssl.finetune.config import FinetuneRecipe, load_finetune_recipe, resolve_finetune_recipe
 from domainssl.finetune.data import batch_schedule
@@ -98,7 +98,7 @@ def finetune(
     weights_dir = None if weights is None or str(weights).lower() == "none" else Path(weights)
     t = recipe.train
     log = print if verbose else (lambda *a, **k: None)
-    dev = _device(t.device)
+    dev = resolve_device(t.device)
 
     task = get_task(recipe)
     modality, arch = resolve_modality(recipe, weights_dir, task.spatial_dims)
@@ -122,7 +122,7 @@ def finetune(
     every = max(1, total_steps // 10)
     for step, indices in batch_schedule(len(train), t.batch_size, total_steps, t.seed):
         inputs, targets = task.batch(train, indices, step, dev)
-        with _autocast(t.precision, dev):
+        with autocast(t.precision, dev):
             loss = task.loss(model, inputs, targets)
         if not torch.isfinite(loss):
             raise RuntimeError(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
@@ -135,7 +135,7 @@ def finetune(
             log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
     train_seconds = time.perf_counter() - start
 
-    with _autocast(t.precision, dev):
+    with autocast(t.precision, dev):
         results = {name: task.evaluate(model, split, dev) for name, split in splits.items()
                    if name in ("val", "test") and split is not None}
     metrics = {
@@ -255,20 +255,6 @@ def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total
         return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
 
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device; use --device cpu")
-    return torch.device(name)
-
-
-def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _finite(value: Any) -> Any:
