@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 COLUMNS = ["step", "epoch", "loss", "lr", "momentum", "collapse_std", "images_per_s", "bad_files"]
@@ -28,6 +29,6 @@ class MetricsLog:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
-    """Rows of a metrics CSV as floats."""
+    """Rows of a metrics CSV as floats; empty cells (no momentum for SimSiam/SimCLR) become NaN."""
     with open(path, newline="") as handle:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [{k: float(v) if v != "" else math.nan for k, v in row.items()} for row in csv.DictReader(handle)]

@@ -28,3 +28,20 @@ def test_warmup_then_cosine_schedule():
     assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
     assert values[10] == pytest.approx(1.0) and values[-1] < 0.01
     assert all(a >= b for a, b in zip(values[10:], values[11:]))  # monotone decay after warmup
+
+
+def test_metrics_log_round_trip_with_empty_momentum(tmp_path):
+    import math
+
+    from domainssl.train.metrics_log import MetricsLog, read_metrics
+    from domainssl.train.plots import plot_metrics
+
+    log = MetricsLog(tmp_path / "metrics.csv")
+    for step in (1, 2):
+        log.write(step=step, epoch=0, loss=1.0 / step, lr=0.1, momentum="", collapse_std=0.9, images_per_s=10,
+                  bad_files=0)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [r["loss"] for r in rows] == [1.0, 0.5] and math.isnan(rows[0]["momentum"])
+    assert plot_metrics(tmp_path / "metrics.csv", tmp_path / "m.png").stat().st_size > 0
+    MetricsLog(tmp_path / "metrics.csv", resume_step=1)  # a resume drops rows after its checkpoint
+    assert [r["step"] for r in read_metrics(tmp_path / "metrics.csv")] == [1]
