@@ -38,6 +38,7 @@ from domainssl.finetune.data import batch_schedule
 from domainssl.finetune.task import Task
 from domainssl.modalities import get_modality
 from domainssl.modalities.base import Modality
+from domainssl.schedules import warmup_cosine
 
 #: Modality options that only concern pretraining's file cache, never the network input.
 _CACHE_KEYS = ("cache", "cache_dir", "cache_size")
@@ -248,13 +249,8 @@ def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total
     ]
     optimizer = torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=t.weight_decay)
     warmup = max(1, int(round(t.warmup_fraction * total_steps)))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, total_steps, warmup))
+    return optimizer, schedule
 
 
 def _finite(value: Any) -> Any:

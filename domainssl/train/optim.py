@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -10,6 +9,7 @@ from timm.optim import Lars
 
 from domainssl.config import OptimConfig
 from domainssl.methods.base import SSLMethod
+from domainssl.schedules import warmup_cosine
 
 
 @dataclass
@@ -56,14 +56,6 @@ def build_optimizer(method: SSLMethod, settings: ResolvedOptim, momentum: float)
     if settings.name == "lars":
         return Lars(groups, lr=settings.lr, momentum=momentum)
     raise ValueError(f"optim.name: {settings.name!r} is not one of sgd, adamw, lars")
-
-
-def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: float = 0.0) -> float:
-    """LR multiplier: linear warmup from 1/warmup to 1, then cosine from 1 to ``min_ratio``."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, config: OptimConfig):
