@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,14 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def copy_checkpoint(src: str | Path, dst: str | Path) -> None:
+    """Copy a written checkpoint to ``dst`` atomically (no second serialisation of the state)."""
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from domainssl.methods import get_method_class
 from domainssl.methods.momentum import cosine_schedule
 from domainssl.modalities import get_modality
 from domainssl.models import create_backbone
-from domainssl.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from domainssl.train.checkpoint import copy_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from domainssl.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
@@ -157,8 +157,9 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
                 bar.set_postfix(loss=f"{last_loss:.4f}", lr=f"{row['lr']:.2e}", std=f"{std:.2f}",
                                 img_s=row["images_per_s"])
             if step % config.train.checkpoint_every == 0 and step < total_steps:
-                checkpoint(run_dir / "checkpoints" / f"step_{step}.pt")
-                checkpoint(checkpoint_path)
+                periodic = run_dir / "checkpoints" / f"step_{step}.pt"
+                checkpoint(periodic)
+                copy_checkpoint(periodic, checkpoint_path)
             if stop.requested:
                 break
     bar.close()

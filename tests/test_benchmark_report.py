@@ -1,0 +1,58 @@
+"""The SSL-vs-scratch benchmark's report: paired differences, the pilot gap and the scope of a narrowed run."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ssl_vs_scratch.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("ssl_vs_scratch", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def _results():
+    random = [0.30, 0.32, 0.34]
+    byol = [0.33, 0.36, 0.36]  # paired differences +0.03, +0.04, +0.02
+    runs = [{"task": "segmentation", "init": init, "fraction": 0.1, "seed": seed, "steps": 600, "metric": "miou",
+             "value": value} for init, values in (("random", random), ("byol", byol)) for seed, value in enumerate(values)]
+    runs.append({"task": "segmentation", "init": "upper_bound", "fraction": 1.0, "seed": 0, "steps": 1200,
+                 "metric": "miou", "value": 0.5})
+    pilot = [{"pretrain_steps": 250, "seed": seed, "fraction": 0.1, "value": random[seed] - 0.01} for seed in range(3)]
+    return {"runs": runs, "pilot": pilot, "pretrain": {"byol": "x/export"}, "seconds": 1.0}
+
+
+def _budget(bench):
+    return bench.Budget(finetune_steps={"segmentation": 600}, fractions=[0.1], seeds=[0, 1, 2], pilot_steps=[250],
+                        pilot_seeds=3, upper_bound_seeds=1)
+
+
+def test_paired_table_reports_the_mean_difference_its_std_and_wins(bench):
+    text = "\n".join(bench.tables(_results(), _budget(bench)))
+    assert "| random | 0.320 ± 0.020 |" in text
+    assert "| byol | +0.030 ± 0.010 (3/3 wins, mean/std +3.0) |" in text
+    assert "Upper bound (random init, all labels, 1200 steps): 0.500 ± 0.000 over 1 seed(s)." in text
+
+
+def test_pilot_table_gives_the_paired_gap_per_budget(bench):
+    text = "\n".join(bench.pilot_table(_results()))
+    assert "| 250 | 0.310 ± 0.020 | -0.010 ± 0.000 |" in text
+
+
+def test_scope_names_what_a_narrowed_run_left_out(bench):
+    lines = bench.scope(_budget(bench), ["byol"])
+    text = "\n".join(lines)
+    assert "SSL methods: simsiam, moco, simclr" in text
+    assert "tasks: detection, classification" in text
+    assert "label fractions: 0.01, 1.0" in text
+    assert "upper bound run for 1 of 3 seeds" in text
+    full = bench.Budget()
+    assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
