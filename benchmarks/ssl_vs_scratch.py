@@ -213,8 +213,9 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
             if steps == budget.pretrain_steps and method in methods:
                 runs_of(pool, method, weights)
             if method == "byol" and steps in budget.pilot_steps:
+                main_run = (steps == budget.pretrain_steps and "byol" in methods
+                            and seg_steps == budget.finetune_steps.get("segmentation"))  # the tables' BYOL runs serve
                 for seed in budget.seeds[: budget.pilot_seeds]:
-                    main_run = steps == budget.pretrain_steps and "byol" in methods and seg_steps == budget.finetune_steps.get("segmentation")
                     folder = (out / "finetune" / "segmentation" / f"byol_f{pilot_fraction}_s{seed}" if main_run
                               else out / "pilot" / f"byol{steps}_f{pilot_fraction}_s{seed}")
                     queue(pool, {"kind": "pilot", "init": f"byol{steps}", "pretrain_steps": steps}, "segmentation",
@@ -436,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
                         "give the flag alone to skip the pilot)")
     parser.add_argument("--pilot-seeds", type=int, help="seeds of each pilot budget (default all)")
     parser.add_argument("--upper-bound-seeds", type=int, help="seeds of the all-labels upper bound (default all)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once, one torch thread each (default 1)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once; with N > 1 each run gets one torch thread (default 1)")
     args = parser.parse_args(argv)
 
     budget = QUICK if args.quick else Budget()
