@@ -279,7 +279,7 @@ def tables(results: dict, budget: Budget) -> list[str]:
         for init in results["pretrain"]:
             cells = []
             for f in fractions:
-                base = {r["seed"]: r["value"] for r in rows if r["init"] == "random" and r["fraction"] == f}
+                base = random_by_seed(rows, task, f)
                 diffs = [r["value"] - base[r["seed"]] for r in rows if r["init"] == init and r["fraction"] == f]
                 ratio = np.mean(diffs) / np.std(diffs, ddof=1) if len(diffs) > 1 and np.std(diffs) > 0 else float("nan")
                 cells.append(f"{_mean_std(diffs, signed=True)} ({sum(d > 0 for d in diffs)}/{len(diffs)} wins, "
@@ -287,6 +287,11 @@ def tables(results: dict, budget: Budget) -> list[str]:
             lines.append(f"| {init} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
+
+
+def random_by_seed(runs: list[dict], task: str, fraction: float) -> dict[int, float]:
+    """The random-init headline per seed: the partner of every paired difference."""
+    return {r["seed"]: r["value"] for r in runs if r["task"] == task and r["init"] == "random" and r["fraction"] == fraction}
 
 
 def _mean_std(values: list[float], signed: bool = False) -> str:
@@ -379,8 +384,7 @@ def scope(budget: Budget, methods: list[str]) -> list[str]:
 def pilot_gaps(results: dict) -> dict[int, list[float]]:
     """Per BYOL pilot budget, the paired mIoU differences to random init (same seed and label fraction)."""
     fraction = results["pilot"][0]["fraction"]
-    random = {r["seed"]: r["value"] for r in results["runs"]
-              if r["task"] == "segmentation" and r["init"] == "random" and r["fraction"] == fraction}
+    random = random_by_seed(results["runs"], "segmentation", fraction)
     gaps: dict[int, list[float]] = {}
     for p in results["pilot"]:
         if p["seed"] in random:
