@@ -8,7 +8,7 @@ Design (issue 6, item 4):
 * Inits: random, and one export per SSL method (BYOL, SimSiam, MoCo, SimCLR) pretrained with
   ``domainssl.pretrain`` for the same number of optimiser steps.
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
-  (random init, all labels, ``--upper-bound-factor`` x the fine-tuning steps); classification also has the
+  (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps); classification also has the
   majority class and raw-pixel kNN (labelled subset as the kNN memory).
 * Label fractions (default 1 %, 10 %, 100 %) x seeds (default 5). Paired comparisons: for one seed every
   init sees the same labelled subset in the same batch order with the same head initialisation; the
@@ -423,6 +423,19 @@ def write_report(results: dict, budget: Budget, doc: Path, quick: bool, command:
     doc.write_text("\n".join(lines))
 
 
+def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse.ArgumentParser) -> dict[str, int]:
+    """``--finetune-steps`` values (``N`` for every task, ``TASK=N`` for one) applied to ``defaults`` (task -> steps)."""
+    steps = dict(defaults)
+    for value in values:
+        task, _, number = value.rpartition("=")
+        if not number.isdigit() or task not in ("", *TASKS):
+            parser.error(f"--finetune-steps {value}: expected N or TASK=N with TASK one of {', '.join(TASKS)}")
+        for t in ([task] if task else defaults):
+            if t in steps:
+                steps[t] = int(number)
+    return steps
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: an end-to-end smoke run in minutes")
@@ -435,7 +448,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="downstream tasks (default all three)")
     parser.add_argument("--fractions", nargs="+", type=float, help="label fractions (default 0.01 0.1 1.0)")
     parser.add_argument("--pretrain-steps", type=int, help="SSL pretraining optimiser steps (default 2000)")
-    parser.add_argument("--finetune-steps", type=int, help="fine-tuning optimiser steps for every task "
+    parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK=]N", help="fine-tuning optimiser steps: N for "
+                        "every task, or TASK=N per task, e.g. segmentation=600 classification=400 "
                         "(default segmentation 1200, detection 1500, classification 800)")
     parser.add_argument("--pilot-steps", nargs="*", type=int, help="BYOL budgets of the pilot (default 500 2000 8000; "
                         "give the flag alone to skip the pilot)")
@@ -449,8 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         budget.seeds = list(range(args.seeds))
     if args.backbone:
         budget.backbone = args.backbone
-    steps = args.finetune_steps
-    budget.finetune_steps = {t: steps or n for t, n in budget.finetune_steps.items() if t in (args.tasks or TASKS)}
+    budget.finetune_steps = finetune_steps(args.finetune_steps or [], {t: n for t, n in budget.finetune_steps.items()
+                                                                       if t in (args.tasks or TASKS)}, parser)
     budget.fractions = args.fractions or budget.fractions
     budget.pretrain_steps = args.pretrain_steps or budget.pretrain_steps
     budget.pilot_steps = budget.pilot_steps if args.pilot_steps is None else args.pilot_steps

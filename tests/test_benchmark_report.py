@@ -56,3 +56,13 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
     assert "upper bound run for 1 of 3 seeds" in text
     full = bench.Budget()
     assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
+
+
+def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
+    parser = bench.argparse.ArgumentParser()
+    defaults = {"segmentation": 1200, "classification": 800}
+    assert bench.finetune_steps(["600"], defaults, parser) == {"segmentation": 600, "classification": 600}
+    assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, parser) == {
+        "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
+    with pytest.raises(SystemExit):
+        bench.finetune_steps(["depth=600"], defaults, parser)
