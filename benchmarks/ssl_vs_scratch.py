@@ -106,11 +106,15 @@ def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: 
 
 def finetune_run(task: str, weights: Path | None, fraction: float, seed: int, steps: int, budget: Budget,
                  out: Path, device: str) -> dict:
-    """One fine-tuning run (reused when its metrics.json exists)."""
+    """One fine-tuning run (reused when its metrics.json exists and was trained with the same steps and backbone)."""
     from domainssl.finetune import finetune
 
     if (out / "metrics.json").is_file():
-        return json.loads((out / "metrics.json").read_text())
+        metrics = json.loads((out / "metrics.json").read_text())
+        if (metrics["steps"], metrics["architecture"]) != (steps, budget.backbone):
+            raise RuntimeError(f"{out} holds a {metrics['architecture']} run of {metrics['steps']} steps, but this "
+                               f"benchmark asks for {budget.backbone} and {steps} steps: pass another --out")
+        return metrics
     overrides = {"data.width": budget.width, "data.height": budget.height, "data.train_frames": budget.train_frames,
                  "data.val_frames": budget.val_frames, "data.test_frames": budget.test_frames,
                  "model.backbone": budget.backbone, "train.precision": budget.finetune_precision}

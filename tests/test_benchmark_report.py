@@ -66,3 +66,11 @@ def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
         "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
     with pytest.raises(SystemExit):
         bench.finetune_steps(["depth=600"], defaults, parser)
+
+
+def test_a_finished_run_of_other_steps_is_not_reused(bench, tmp_path):
+    (tmp_path / "metrics.json").write_text('{"steps": 400, "architecture": "resnet18", "headline": {"value": 0.7}}')
+    budget = bench.Budget()
+    assert bench.finetune_run("classification", None, 0.1, 0, 400, budget, tmp_path, "cpu")["headline"]["value"] == 0.7
+    with pytest.raises(RuntimeError, match="400 steps"):
+        bench.finetune_run("classification", None, 0.1, 0, 600, budget, tmp_path, "cpu")
