@@ -16,7 +16,8 @@ Design (issue 6, item 4):
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
   10 % labels, plotted as PNG.
 * Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots next to it, and
-  ``OUT/results.json``. Finished runs (``metrics.json`` present) are reused, so a long run can resume.
+  ``OUT/results.json``. Finished runs (``metrics.json`` present) are reused, so a long run can resume;
+  a finished run of other steps or another backbone stops the benchmark instead.
 
 Budgets are in optimiser steps, never wall-clock time. ``--quick`` runs the whole pipeline end to end
 with tiny budgets (a smoke run, not a measurement).
@@ -30,8 +31,9 @@ work per second than one two-thread job, and the view generation of pretraining 
 Usage:
     python benchmarks/ssl_vs_scratch.py --quick
     python benchmarks/ssl_vs_scratch.py --out runs/bench --device cuda          # the full design
-    python benchmarks/ssl_vs_scratch.py --tasks segmentation --fractions 0.1 --methods byol moco \
-        --pretrain-steps 1000 --finetune-steps 600 --pilot-steps --jobs 2      # what fits 2 CPU cores
+    # what fits 2 CPU cores (docs/benchmarks.md gives the exact command of the measured run):
+    python benchmarks/ssl_vs_scratch.py --tasks segmentation classification --fractions 0.1 \\
+        --pretrain-steps 1000 --finetune-steps segmentation=600 classification=400 --pilot-steps --jobs 2
 """
 
 from __future__ import annotations
@@ -330,7 +332,8 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
         if upper:
             ax.axhline(np.mean(upper), color="k", linestyle="--", label="upper bound (all labels, longer)")
         if single:
-            ax.set(xticks=range(len(inits)), xticklabels=inits, xlim=(-0.5, len(inits) - 0.5),
+            ax.set_xticks(range(len(inits)), inits, rotation=30, ha="right")
+            ax.set(xlim=(-0.5, len(inits) - 0.5),
                    xlabel=f"init ({budget.fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
         else:
             ax.set(xscale="log", xlabel="label fraction", ylabel=rows[0]["metric"], title=task)
