@@ -447,7 +447,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: an end-to-end smoke run in minutes")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/bench or runs/bench-quick)")
-    parser.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks.md")
+    parser.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks.md",
+                        help="report to write; its plots go to the folder of the same name (default docs/benchmarks.md)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 2)")
@@ -484,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
     results = run_benchmark(budget, out, args.device, args.methods, args.jobs)
     (out / "results.json").write_text(json.dumps({"budget": asdict(budget), **results}, indent=1))
     prefix = "quick_" if args.quick else ""
-    png = plots(results, budget, args.doc.parent / "benchmarks", prefix)
+    png = plots(results, budget, args.doc.with_suffix(""), prefix)  # docs/benchmarks.md -> docs/benchmarks/*.png
     write_report(results, budget, args.doc, args.quick, command, png)
     print("\n".join(tables(results, budget)))
     print(f"wrote {args.doc}, {', '.join(map(str, png))} and {out / 'results.json'}")
