@@ -262,19 +262,14 @@ def tables(results: dict, budget: Budget) -> list[str]:
         rows = [r for r in runs if r["task"] == task]
         metric = next(r.get("metric") for r in rows if r.get("metric"))
         fractions = budget.fractions
-        lines += [f"### {task} ({metric}, test split)", "",
-                  "| init | " + " | ".join(f"{f:.0%} labels" for f in fractions) + " |",
-                  "|---|" + "---|" * len(fractions)]
         inits = ["random", *results["pretrain"]] + (["raw_pixel_knn"] if task == "classification" else [])
-        for init in inits:
-            cells = []
-            for f in fractions:
-                values = [r["value"] for r in rows if r["init"] == init and r["fraction"] == f]
-                cells.append(_mean_std(values) if values else "–")
-            lines.append(f"| {init} | " + " | ".join(cells) + " |")
+        lines += [f"### {task} ({metric}, test split)", "", *_mean_table(rows, inits, fractions, "value")]
         if task == "classification":
             majority = [r["majority_class"] for r in rows if "majority_class" in r]
             lines.append("| majority class | " + " | ".join([_mean_std(majority)] * len(fractions)) + " |")
+        if task == "detection":
+            lines += ["", "mAP@0.5:0.95 (map_50_95, test split) of the same runs:", "",
+                      *_mean_table(rows, inits, fractions, "map_50_95")]
         upper = [r for r in rows if r["init"] == "upper_bound"]
         if upper:
             lines += ["", f"Upper bound (random init, all labels, {upper[0]['steps']} steps): "
@@ -292,6 +287,15 @@ def tables(results: dict, budget: Budget) -> list[str]:
                              f"mean/std {ratio:+.1f})")
             lines.append(f"| {init} | " + " | ".join(cells) + " |")
         lines.append("")
+    return lines
+
+
+def _mean_table(rows: list[dict], inits: list[str], fractions: list[float], key: str) -> list[str]:
+    """Markdown rows: mean ± std of ``key`` per init (rows) and label fraction (columns)."""
+    lines = ["| init | " + " | ".join(f"{f:.0%} labels" for f in fractions) + " |", "|---|" + "---|" * len(fractions)]
+    for init in inits:
+        cells = [_mean_std([r.get(key) for r in rows if r["init"] == init and r["fraction"] == f]) for f in fractions]
+        lines.append(f"| {init} | " + " | ".join(cells) + " |")
     return lines
 
 

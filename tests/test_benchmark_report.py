@@ -42,6 +42,17 @@ def test_paired_table_reports_the_mean_difference_its_std_and_wins(bench):
     assert "Upper bound (random init, all labels, 1200 steps): 0.500 ± 0.000 over 1 seed(s)." in text
 
 
+def test_detection_table_adds_map_50_95_of_the_same_runs(bench):
+    runs = [{"task": "detection", "init": init, "fraction": 0.1, "seed": seed, "steps": 1200, "metric": "map_50",
+             "value": value, "map_50_95": value / 2}
+            for init, values in (("random", [0.20, 0.24]), ("byol", [0.26, 0.30])) for seed, value in enumerate(values)]
+    budget = bench.Budget(finetune_steps={"detection": 1200}, fractions=[0.1], seeds=[0, 1])
+    text = "\n".join(bench.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
+    head, tail = text.split("mAP@0.5:0.95")
+    assert "| byol | 0.280 ± 0.028 |" in head
+    assert "| random | 0.110 ± 0.014 |" in tail and "| byol | 0.140 ± 0.014 |" in tail
+
+
 def test_pilot_table_gives_the_paired_gap_per_budget(bench):
     text = "\n".join(bench.pilot_table(_results()))
     assert "| 250 | 0.310 ± 0.020 | -0.010 ± 0.000 |" in text
