@@ -15,7 +15,7 @@ Design (issue 6, item 4):
   tables give mean ± std over seeds and the paired difference to random init.
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
   10 % labels, plotted as PNG.
-* Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots next to it, and
+* Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots in the folder of the same name, and
   ``OUT/results.json``. Finished runs (``metrics.json`` present) are reused, so a long run can resume;
   a finished run of other steps or another backbone stops the benchmark instead.
 
