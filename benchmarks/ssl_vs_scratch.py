@@ -15,9 +15,9 @@ Design (issue 6, item 4):
   tables give mean ± std over seeds and the paired difference to random init.
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
   10 % labels, plotted as PNG.
-* Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots in the folder of the same name, and
-  ``OUT/results.json``. Finished runs (``metrics.json`` present) are reused, so a long run can resume;
-  a finished run of other steps or another backbone stops the benchmark instead.
+* Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots in the folder of the
+  same name, and ``OUT/results.json``. Finished runs (``metrics.json`` present) are reused, so a long run
+  can resume; a finished run of other steps or another backbone stops the benchmark instead.
 
 Budgets are in optimiser steps, never wall-clock time. ``--quick`` runs the whole pipeline end to end
 with tiny budgets (a smoke run, not a measurement).
