@@ -32,8 +32,8 @@ Usage:
     python benchmarks/ssl_vs_scratch.py --quick
     python benchmarks/ssl_vs_scratch.py --out runs/bench --device cuda          # the full design
     # what fits 2 CPU cores (docs/benchmarks.md gives the exact command of the measured run):
-    python benchmarks/ssl_vs_scratch.py --tasks segmentation classification --fractions 0.1 \\
-        --pretrain-steps 1000 --finetune-steps segmentation=600 classification=400 --pilot-steps --jobs 2
+    python benchmarks/ssl_vs_scratch.py --fractions 0.1 --pretrain-steps 1000 \\
+        --finetune-steps segmentation=600 classification=400 detection=1200 --pilot-steps --jobs 2
 """
 
 from __future__ import annotations
