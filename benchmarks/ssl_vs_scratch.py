@@ -272,8 +272,9 @@ def tables(results: dict, budget: Budget) -> list[str]:
                       *_mean_table(rows, inits, fractions, "map_50_95")]
         upper = [r for r in rows if r["init"] == "upper_bound"]
         if upper:
+            map_50_95 = f" (map_50_95 {_mean_std([r['map_50_95'] for r in upper])})" if task == "detection" else ""
             lines += ["", f"Upper bound (random init, all labels, {upper[0]['steps']} steps): "
-                      f"{_mean_std([r['value'] for r in upper])} over {len(upper)} seed(s)."]
+                      f"{_mean_std([r['value'] for r in upper])}{map_50_95} over {len(upper)} seed(s)."]
         lines += ["", f"Paired difference to random init (same seed, subset, batch order), mean ± std over "
                   f"{len(budget.seeds)} seeds, wins, and mean / std (the goal is > 2 at 10 % labels):", "",
                   "| init | " + " | ".join(f"Δ at {f:.0%}" for f in fractions) + " |", "|---|" + "---|" * len(fractions)]

@@ -46,11 +46,14 @@ def test_detection_table_adds_map_50_95_of_the_same_runs(bench):
     runs = [{"task": "detection", "init": init, "fraction": 0.1, "seed": seed, "steps": 1200, "metric": "map_50",
              "value": value, "map_50_95": value / 2}
             for init, values in (("random", [0.20, 0.24]), ("byol", [0.26, 0.30])) for seed, value in enumerate(values)]
+    runs.append({"task": "detection", "init": "upper_bound", "fraction": 1.0, "seed": 0, "steps": 2400,
+                 "metric": "map_50", "value": 0.6, "map_50_95": 0.4})
     budget = bench.Budget(finetune_steps={"detection": 1200}, fractions=[0.1], seeds=[0, 1])
     text = "\n".join(bench.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
     head, tail = text.split("mAP@0.5:0.95")
     assert "| byol | 0.280 ± 0.028 |" in head
     assert "| random | 0.110 ± 0.014 |" in tail and "| byol | 0.140 ± 0.014 |" in tail
+    assert "Upper bound (random init, all labels, 2400 steps): 0.600 ± 0.000 (map_50_95 0.400 ± 0.000) over 1 seed(s)." in text
 
 
 def test_pilot_table_gives_the_paired_gap_per_budget(bench):
