@@ -10,7 +10,7 @@ Design (issue 6, item 4):
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
   (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps); classification also has the
   majority class and raw-pixel kNN (labelled subset as the kNN memory).
-* Label fractions (default 1 %, 10 %, 100 %) x seeds (default 5). Paired comparisons: for one seed every
+* Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for one seed every
   init sees the same labelled subset in the same batch order with the same head initialisation; the
   tables give mean ± std over seeds and the paired difference to random init.
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
@@ -32,7 +32,7 @@ Usage:
     python benchmarks/ssl_vs_scratch.py --quick
     python benchmarks/ssl_vs_scratch.py --out runs/bench --device cuda          # the full design
     # what fits 2 CPU cores (docs/benchmarks.md gives the exact command of the measured run):
-    python benchmarks/ssl_vs_scratch.py --fractions 0.1 --pretrain-steps 1000 \\
+    python benchmarks/ssl_vs_scratch.py --fractions 0.1 classification=0.01,0.1,1 --pretrain-steps 1000 \\
         --finetune-steps segmentation=600 classification=400 detection=1200 --pilot-steps --jobs 2
 """
 
@@ -78,7 +78,7 @@ class Budget:
     finetune_precision: str = "bf16"
     upper_bound_factor: int = 2
     upper_bound_seeds: int = 5
-    fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])
+    fractions: dict[str, list[float]] = field(default_factory=lambda: {t: [0.01, 0.1, 1.0] for t in TASKS})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     num_workers: int = 4
 
@@ -87,7 +87,7 @@ QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretr
                pilot_steps=[10, 20, 40], width=64, height=48, train_frames=64, val_frames=0, test_frames=32,
                finetune_steps={"segmentation": 10, "detection": 10, "classification": 10}, upper_bound_factor=2,
                upper_bound_seeds=2,
-               fractions=[0.1, 1.0], seeds=[0, 1], num_workers=0)
+               fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
 
 def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: str, num_workers: int) -> Path:
@@ -182,7 +182,8 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     num_workers = budget.num_workers if jobs == 1 else 0  # pool workers are single-threaded; no loader processes
     pretrain_jobs = [(m, budget.pretrain_steps) for m in methods]
     pretrain_jobs += [("byol", s) for s in budget.pilot_steps if ("byol", s) not in pretrain_jobs]
-    pilot_fraction = 0.1 if 0.1 in budget.fractions else budget.fractions[0]
+    seg_fractions = budget.fractions.get("segmentation") or [0.1]
+    pilot_fraction = 0.1 if 0.1 in seg_fractions else seg_fractions[0]
     seg_steps = budget.finetune_steps.get("segmentation", Budget().finetune_steps["segmentation"])
     submitted: list[tuple[dict, futures.Future]] = []
     by_folder: dict[Path, futures.Future] = {}  # a run asked for twice (pilot = main budget) runs once
@@ -201,7 +202,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
 
     def runs_of(pool, init: str, weights: Path | None) -> None:
         for task, steps in budget.finetune_steps.items():
-            for fraction in budget.fractions:
+            for fraction in budget.fractions[task]:
                 for seed in budget.seeds:
                     queue(pool, {"kind": "run", "init": init}, task, weights, fraction, seed, steps,
                           out / "finetune" / task / f"{init}_f{fraction}_s{seed}")
@@ -235,7 +236,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
         else:
             runs.append(_row(meta["task"], meta["init"], meta["fraction"], meta["seed"], meta["steps"], metrics))
     if "classification" in budget.finetune_steps:
-        for fraction in budget.fractions:
+        for fraction in budget.fractions["classification"]:
             for seed in budget.seeds:
                 runs.append({"task": "classification", "init": "raw_pixel_knn", "fraction": fraction, "seed": seed,
                              "steps": 0, "value": raw_pixel_knn(fraction, seed, budget)})
@@ -261,7 +262,7 @@ def tables(results: dict, budget: Budget) -> list[str]:
     for task in budget.finetune_steps:
         rows = [r for r in runs if r["task"] == task]
         metric = next(r.get("metric") for r in rows if r.get("metric"))
-        fractions = budget.fractions
+        fractions = budget.fractions[task]
         inits = ["random", *results["pretrain"]] + (["raw_pixel_knn"] if task == "classification" else [])
         lines += [f"### {task} ({metric}, test split)", "", *_mean_table(rows, inits, fractions, "value")]
         if task == "classification":
@@ -327,10 +328,11 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
     for ax, task in zip(np.atleast_1d(axes), tasks):
         rows = [r for r in results["runs"] if r["task"] == task]
         inits = ["random", *results["pretrain"]] + (["raw_pixel_knn"] if task == "classification" else [])
-        single = len(budget.fractions) == 1  # one fraction: one column per init instead of a curve
+        fractions = budget.fractions[task]
+        single = len(fractions) == 1  # one fraction: one column per init instead of a curve
         for i, init in enumerate(inits):
-            values = [[r["value"] for r in rows if r["init"] == init and r["fraction"] == f] for f in budget.fractions]
-            x = [i] if single else budget.fractions
+            values = [[r["value"] for r in rows if r["init"] == init and r["fraction"] == f] for f in fractions]
+            x = [i] if single else fractions
             ax.errorbar(x, [np.mean(v) for v in values], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
                         marker="o", capsize=3, label=init)
         upper = [r["value"] for r in rows if r["init"] == "upper_bound"]
@@ -339,7 +341,7 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
         if single:
             ax.set_xticks(range(len(inits)), inits, rotation=30, ha="right")
             ax.set(xlim=(-0.5, len(inits) - 0.5),
-                   xlabel=f"init ({budget.fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
+                   xlabel=f"init ({fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
         else:
             ax.set(xscale="log", xlabel="label fraction", ylabel=rows[0]["metric"], title=task)
         ax.legend(fontsize=7)
@@ -381,7 +383,8 @@ def scope(budget: Budget, methods: list[str]) -> list[str]:
     left_out = [f"{label}: {', '.join(map(str, missing))}" for label, missing in (
         ("SSL methods", [m for m in METHODS if m not in methods]),
         ("tasks", [t for t in full.finetune_steps if t not in budget.finetune_steps]),
-        ("label fractions", [f for f in full.fractions if f not in budget.fractions]),
+        *((f"label fractions of {task}", [f for f in full.fractions[task] if f not in budget.fractions[task]])
+          for task in budget.finetune_steps),
         ("pilot budgets", [s for s in full.pilot_steps if s not in budget.pilot_steps]),
     ) if missing]
     if budget.upper_bound_seeds < len(budget.seeds):
@@ -448,6 +451,29 @@ def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse
     return steps
 
 
+def label_fractions(values: list[str], defaults: dict[str, list[float]],
+                    parser: argparse.ArgumentParser) -> dict[str, list[float]]:
+    """``--fractions`` values (``F`` for every task, ``TASK=F,F,...`` for one) applied to ``defaults`` (task -> fractions)."""
+    fractions = dict(defaults)
+    shared, per_task = [], {}
+    for value in values:
+        task, _, numbers = value.rpartition("=")
+        try:
+            parsed = [float(x) for x in numbers.split(",")]
+        except ValueError:
+            parsed = []
+        if not parsed or task not in ("", *TASKS) or not all(0.0 < f <= 1.0 for f in parsed):
+            parser.error(f"--fractions {value}: expected F or TASK=F,F,... with 0 < F <= 1 and TASK one of "
+                         f"{', '.join(TASKS)}")
+        if task:
+            per_task[task] = sorted(set(parsed))
+        else:
+            shared = sorted({*shared, *parsed})
+    for task in fractions:
+        fractions[task] = per_task.get(task) or shared or fractions[task]
+    return fractions
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: an end-to-end smoke run in minutes")
@@ -459,7 +485,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 2)")
     parser.add_argument("--backbone", help="timm backbone (default resnet18, quick resnet10t)")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), help="downstream tasks (default all three)")
-    parser.add_argument("--fractions", nargs="+", type=float, help="label fractions (default 0.01 0.1 1.0)")
+    parser.add_argument("--fractions", nargs="+", metavar="[TASK=]F[,F...]", help="label fractions: F for every "
+                        "task, or TASK=F,F,... per task, e.g. 0.1 classification=0.01,0.1,1 (default 0.01 0.1 1.0)")
     parser.add_argument("--pretrain-steps", type=int, help="SSL pretraining optimiser steps (default 2000)")
     parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK=]N", help="fine-tuning optimiser steps: N for "
                         "every task, or TASK=N per task, e.g. segmentation=600 classification=400 "
@@ -478,7 +505,8 @@ def main(argv: list[str] | None = None) -> None:
         budget.backbone = args.backbone
     budget.finetune_steps = finetune_steps(args.finetune_steps or [], {t: n for t, n in budget.finetune_steps.items()
                                                                        if t in (args.tasks or TASKS)}, parser)
-    budget.fractions = args.fractions or budget.fractions
+    budget.fractions = label_fractions(args.fractions or [], {t: budget.fractions[t] for t in budget.finetune_steps},
+                                       parser)
     budget.pretrain_steps = args.pretrain_steps or budget.pretrain_steps
     budget.pilot_steps = budget.pilot_steps if args.pilot_steps is None else args.pilot_steps
     budget.pilot_seeds = args.pilot_seeds if args.pilot_seeds is not None else len(budget.seeds)

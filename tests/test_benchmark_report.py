@@ -31,7 +31,7 @@ def _results():
 
 
 def _budget(bench):
-    return bench.Budget(finetune_steps={"segmentation": 600}, fractions=[0.1], seeds=[0, 1, 2], pilot_steps=[250],
+    return bench.Budget(finetune_steps={"segmentation": 600}, fractions={"segmentation": [0.1]}, seeds=[0, 1, 2], pilot_steps=[250],
                         pilot_seeds=3, upper_bound_seeds=1)
 
 
@@ -48,7 +48,7 @@ def test_detection_table_adds_map_50_95_of_the_same_runs(bench):
             for init, values in (("random", [0.20, 0.24]), ("byol", [0.26, 0.30])) for seed, value in enumerate(values)]
     runs.append({"task": "detection", "init": "upper_bound", "fraction": 1.0, "seed": 0, "steps": 2400,
                  "metric": "map_50", "value": 0.6, "map_50_95": 0.4})
-    budget = bench.Budget(finetune_steps={"detection": 1200}, fractions=[0.1], seeds=[0, 1])
+    budget = bench.Budget(finetune_steps={"detection": 1200}, fractions={"detection": [0.1]}, seeds=[0, 1])
     text = "\n".join(bench.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
     head, tail = text.split("mAP@0.5:0.95")
     assert "| byol | 0.280 ± 0.028 |" in head
@@ -66,7 +66,7 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
     text = "\n".join(lines)
     assert "SSL methods: simsiam, moco, simclr" in text
     assert "tasks: detection, classification" in text
-    assert "label fractions: 0.01, 1.0" in text
+    assert "label fractions of segmentation: 0.01, 1.0" in text
     assert "upper bound run for 1 of 3 seeds" in text
     full = bench.Budget()
     assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
@@ -80,6 +80,19 @@ def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
         "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
     with pytest.raises(SystemExit):
         bench.finetune_steps(["depth=600"], defaults, parser)
+
+
+def test_label_fractions_accepts_shared_and_per_task_values(bench):
+    parser = bench.argparse.ArgumentParser()
+    defaults = {"segmentation": [0.01, 0.1, 1.0], "classification": [0.01, 0.1, 1.0]}
+    assert bench.label_fractions(["0.1"], defaults, parser) == {"segmentation": [0.1], "classification": [0.1]}
+    assert bench.label_fractions(["0.1", "classification=1,0.01,0.1"], defaults, parser) == {
+        "segmentation": [0.1], "classification": [0.01, 0.1, 1.0]}
+    assert bench.label_fractions(["segmentation=0.1"], defaults, parser) == {
+        "segmentation": [0.1], "classification": [0.01, 0.1, 1.0]}
+    for bad in ("depth=0.1", "1.5", "classification=", "0.1,x"):
+        with pytest.raises(SystemExit):
+            bench.label_fractions([bad], defaults, parser)
 
 
 def test_a_finished_run_of_other_steps_is_not_reused(bench, tmp_path):
