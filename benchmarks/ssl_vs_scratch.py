@@ -10,9 +10,9 @@ Design (issue 6, item 4):
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
   (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps); classification also has the
   majority class and raw-pixel kNN (labelled subset as the kNN memory).
-* Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for one seed every
-  init sees the same labelled subset in the same batch order with the same head initialisation; the
-  tables give mean ± std over seeds and the paired difference to random init.
+* Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for
+  one seed every init sees the same labelled subset in the same batch order with the same head
+  initialisation; the tables give mean ± std over seeds and the paired difference to random init.
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
   10 % labels, plotted as PNG.
 * Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine), PNG plots in the folder of the
@@ -453,7 +453,10 @@ def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse
 
 def label_fractions(values: list[str], defaults: dict[str, list[float]],
                     parser: argparse.ArgumentParser) -> dict[str, list[float]]:
-    """``--fractions`` values (``F`` for every task, ``TASK=F,F,...`` for one) applied to ``defaults`` (task -> fractions)."""
+    """``--fractions`` values (``F`` for every task, ``TASK=F,F,...`` for one) applied to ``defaults``.
+
+    Returns task -> sorted label fractions; a task without a value keeps its default.
+    """
     fractions = dict(defaults)
     shared, per_task = [], {}
     for value in values:

@@ -31,8 +31,8 @@ def _results():
 
 
 def _budget(bench):
-    return bench.Budget(finetune_steps={"segmentation": 600}, fractions={"segmentation": [0.1]}, seeds=[0, 1, 2], pilot_steps=[250],
-                        pilot_seeds=3, upper_bound_seeds=1)
+    return bench.Budget(finetune_steps={"segmentation": 600}, fractions={"segmentation": [0.1]}, seeds=[0, 1, 2],
+                        pilot_steps=[250], pilot_seeds=3, upper_bound_seeds=1)
 
 
 def test_paired_table_reports_the_mean_difference_its_std_and_wins(bench):
