@@ -438,43 +438,51 @@ def write_report(results: dict, budget: Budget, doc: Path, quick: bool, command:
     doc.write_text("\n".join(lines))
 
 
-def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse.ArgumentParser) -> dict[str, int]:
-    """``--finetune-steps`` values (``N`` for every task, ``TASK=N`` for one) applied to ``defaults`` (task -> steps)."""
-    steps = dict(defaults)
+def split_per_task(flag: str, values: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], dict[str, str]]:
+    """The values of a per-task flag, split into bare ones (for every task) and ``TASK=value`` ones (task -> value)."""
+    bare, by_task = [], {}
     for value in values:
-        task, _, number = value.rpartition("=")
-        if not number.isdigit() or task not in ("", *TASKS):
-            parser.error(f"--finetune-steps {value}: expected N or TASK=N with TASK one of {', '.join(TASKS)}")
-        for t in ([task] if task else defaults):
-            if t in steps:
-                steps[t] = int(number)
-    return steps
+        task, _, text = value.rpartition("=")
+        if task not in ("", *TASKS):
+            parser.error(f"{flag} {value}: TASK must be one of {', '.join(TASKS)}")
+        if task:
+            by_task[task] = text
+        else:
+            bare.append(text)
+    return bare, by_task
+
+
+def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse.ArgumentParser) -> dict[str, int]:
+    """``--finetune-steps`` values (``N`` for every task, ``TASK=N`` for one, which wins) applied to ``defaults``.
+
+    Returns task -> steps for the tasks of ``defaults``.
+    """
+    bare, by_task = split_per_task("--finetune-steps", values, parser)
+    for value in values:
+        if not value.rpartition("=")[2].isdigit():
+            parser.error(f"--finetune-steps {value}: expected N or TASK=N")
+    return {task: int(by_task.get(task) or (bare[-1] if bare else steps)) for task, steps in defaults.items()}
 
 
 def label_fractions(values: list[str], defaults: dict[str, list[float]],
                     parser: argparse.ArgumentParser) -> dict[str, list[float]]:
-    """``--fractions`` values (``F`` for every task, ``TASK=F,F,...`` for one) applied to ``defaults``.
+    """``--fractions`` values (``F`` for every task, ``TASK=F,F,...`` for one, which wins) applied to ``defaults``.
 
-    Returns task -> sorted label fractions; a task without a value keeps its default.
+    Returns task -> sorted label fractions for the tasks of ``defaults``.
     """
-    fractions = dict(defaults)
-    shared, per_task = [], {}
-    for value in values:
-        task, _, numbers = value.rpartition("=")
+    def parse(text: str) -> list[float]:
         try:
-            parsed = [float(x) for x in numbers.split(",")]
+            fractions = sorted({float(x) for x in text.split(",")})
         except ValueError:
-            parsed = []
-        if not parsed or task not in ("", *TASKS) or not all(0.0 < f <= 1.0 for f in parsed):
-            parser.error(f"--fractions {value}: expected F or TASK=F,F,... with 0 < F <= 1 and TASK one of "
-                         f"{', '.join(TASKS)}")
-        if task:
-            per_task[task] = sorted(set(parsed))
-        else:
-            shared = sorted({*shared, *parsed})
-    for task in fractions:
-        fractions[task] = per_task.get(task) or shared or fractions[task]
-    return fractions
+            fractions = []
+        if not fractions or not all(0.0 < f <= 1.0 for f in fractions):
+            parser.error(f"--fractions {text}: expected F or TASK=F,F,... with 0 < F <= 1")
+        return fractions
+
+    bare, by_task = split_per_task("--fractions", values, parser)
+    shared = sorted({f for text in bare for f in parse(text)})
+    return {task: parse(by_task[task]) if task in by_task else shared or fractions
+            for task, fractions in defaults.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
