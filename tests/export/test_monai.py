@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -66,8 +67,10 @@ def test_load_backbone_dispatches_and_adapts(monai_dir, net3d):
     assert net.num_features == 512
     with torch.no_grad():
         assert torch.equal(net.eval()(volume()), net3d(volume()))
-        net2 = load_backbone(monai_dir, in_chans=2).eval()
-        torch.testing.assert_close(net2(volume().repeat(1, 2, 1, 1, 1)), net3d(volume()), rtol=1e-3, atol=1e-4)
+        # float64: the adapted stem sums its inputs in another order, which fp32 amplifies through the net
+        net2 = load_backbone(monai_dir, in_chans=2).eval().double()
+        reference = copy.deepcopy(net3d).double()
+        torch.testing.assert_close(net2(volume().double().repeat(1, 2, 1, 1, 1)), reference(volume().double()))
     with pytest.raises(ValueError, match="MONAI export"):
         load_backbone(monai_dir, features_only=True)
 
