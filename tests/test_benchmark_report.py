@@ -78,6 +78,8 @@ def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
     assert bench.finetune_steps(["600"], defaults, parser) == {"segmentation": 600, "classification": 600}
     assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, parser) == {
         "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
+    assert bench.finetune_steps(["segmentation=600", "400"], defaults, parser) == {
+        "segmentation": 600, "classification": 400}  # TASK=N wins over a bare N whatever the order
     with pytest.raises(SystemExit):
         bench.finetune_steps(["depth=600"], defaults, parser)
 
