@@ -9,7 +9,8 @@ Design (issue 6, item 4):
   ``domainssl.pretrain`` for the same number of optimiser steps.
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
   (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps); classification also has the
-  majority class and raw-pixel kNN (labelled subset as the kNN memory).
+  majority class, raw-pixel kNN (labelled subset as the kNN memory), and kNN / linear probes on the
+  frozen features of every init (no fine-tuning; the natural comparison at 1 % labels).
 * Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for
   one seed every init sees the same labelled subset in the same batch order with the same head
   initialisation; the tables give mean ± std over seeds and the paired difference to random init.
@@ -124,14 +125,10 @@ def finetune_run(task: str, weights: Path | None, fraction: float, seed: int, st
                     out=out, device=device, overrides=overrides, verbose=False)
 
 
-def raw_pixel_knn(fraction: float, seed: int, budget: Budget) -> float:
-    """kNN accuracy on normalised pixels of the classification test split, labelled subset as memory."""
-    import torch
-    import torch.nn.functional as F
-
-    from domainssl.evaluate.knn import knn_accuracy
+def classification_splits(budget: Budget):
+    """(modality, train, test) of the benchmark's classification data: normalised frames, every train frame."""
     from domainssl.finetune import load_finetune_recipe
-    from domainssl.finetune.data import load_splits_2d, subset_indices
+    from domainssl.finetune.data import load_splits_2d
     from domainssl.modalities import get_modality
 
     recipe = load_finetune_recipe(RECIPES / "tof_classification.yaml", {
@@ -139,9 +136,70 @@ def raw_pixel_knn(fraction: float, seed: int, budget: Budget) -> float:
         "data.val_frames": 0, "data.test_frames": budget.test_frames})
     modality = get_modality("tof", **{k: v for k, v in recipe.modality.items() if k != "name"})
     splits = load_splits_2d(recipe.data, "classification", modality, fit_stats=True)
-    train = splits["train"].subset(subset_indices(len(splits["train"]), fraction, seed, labels=splits["train"].targets))
-    flat = [F.normalize(torch.from_numpy(s.images).flatten(1), dim=1) for s in (train, splits["test"])]
-    return knn_accuracy(flat[0], torch.from_numpy(train.targets), flat[1], torch.from_numpy(splits["test"].targets))
+    return modality, splits["train"], splits["test"]
+
+
+def labelled(train, fraction: float, seed: int) -> np.ndarray:
+    """Indices of the labelled subset: the same frames the fine-tuning runs of this seed see."""
+    from domainssl.finetune.data import subset_indices
+
+    return subset_indices(len(train), fraction, seed, labels=train.targets)
+
+
+def raw_pixel_knn(budget: Budget) -> list[dict]:
+    """kNN accuracy on normalised pixels of the classification test split, labelled subset as memory."""
+    import torch
+    import torch.nn.functional as F
+
+    from domainssl.evaluate.knn import knn_accuracy
+
+    _, train, test = classification_splits(budget)
+    flat_train, flat_test = (F.normalize(torch.from_numpy(s.images).flatten(1), dim=1) for s in (train, test))
+    train_y, test_y = torch.from_numpy(train.targets), torch.from_numpy(test.targets)
+    rows = []
+    for fraction in budget.fractions["classification"]:
+        for seed in budget.seeds:
+            memory = torch.from_numpy(labelled(train, fraction, seed))
+            rows.append({"task": "classification", "init": "raw_pixel_knn", "fraction": fraction, "seed": seed,
+                         "steps": 0, "value": knn_accuracy(flat_train[memory], train_y[memory], flat_test, test_y)})
+    return rows
+
+
+def frozen_probes(exports: dict[str, str], budget: Budget) -> list[dict]:
+    """kNN and linear-probe test accuracy of frozen backbones on the classification task.
+
+    Per init (random, seeded per seed, and each SSL export) the BatchNorm statistics are recomputed on
+    every train frame (unlabelled frames, which the SSL setting has), and the labelled subset of each
+    fraction and seed is the kNN memory and the linear probe's training set. Init names in the rows:
+    ``"<init> frozen kNN"`` and ``"<init> frozen linear"``.
+    """
+    import torch
+
+    from domainssl.evaluate.knn import knn_accuracy
+    from domainssl.evaluate.probe import frozen_features, linear_probe_accuracy
+    from domainssl.export import load_backbone
+    from domainssl.models import create_backbone
+
+    modality, train, test = classification_splits(budget)
+    train_y, test_y = torch.from_numpy(train.targets), torch.from_numpy(test.targets)
+    probes = {"kNN": knn_accuracy, "linear": linear_probe_accuracy}
+    rows = []
+    for init, weights in {"random": None, **exports}.items():
+        for seed in budget.seeds:
+            if weights is None:
+                torch.manual_seed(seed)
+                backbone = create_backbone(budget.backbone, modality.in_chans)
+            elif seed == budget.seeds[0]:
+                backbone = load_backbone(weights, in_chans=modality.in_chans)
+            if weights is None or seed == budget.seeds[0]:  # an export's features do not depend on the seed
+                f_train, f_test = frozen_features(backbone, train.images, train.images, test.images)
+            for fraction in budget.fractions["classification"]:
+                memory = torch.from_numpy(labelled(train, fraction, seed))
+                for kind, accuracy in probes.items():
+                    rows.append({"task": "classification", "init": f"{init} frozen {kind}", "fraction": fraction,
+                                 "seed": seed, "steps": 0,
+                                 "value": accuracy(f_train[memory], train_y[memory], f_test, test_y)})
+    return rows
 
 
 class _Inline:
@@ -235,12 +293,10 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
                           "value": metrics["headline"]["value"]})
         else:
             runs.append(_row(meta["task"], meta["init"], meta["fraction"], meta["seed"], meta["steps"], metrics))
+    pretrained = {m: str(exports[(m, budget.pretrain_steps)].result()) for m in methods}
     if "classification" in budget.finetune_steps:
-        for fraction in budget.fractions["classification"]:
-            for seed in budget.seeds:
-                runs.append({"task": "classification", "init": "raw_pixel_knn", "fraction": fraction, "seed": seed,
-                             "steps": 0, "value": raw_pixel_knn(fraction, seed, budget)})
-    return {"runs": runs, "pilot": pilot, "pretrain": {m: str(exports[(m, budget.pretrain_steps)].result()) for m in methods},
+        runs += raw_pixel_knn(budget) + frozen_probes(pretrained, budget)
+    return {"runs": runs, "pilot": pilot, "pretrain": pretrained,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -268,6 +324,11 @@ def tables(results: dict, budget: Budget) -> list[str]:
         if task == "classification":
             majority = [r["majority_class"] for r in rows if "majority_class" in r]
             lines.append("| majority class | " + " | ".join([_mean_std(majority)] * len(fractions)) + " |")
+            frozen = [f"{init} frozen {kind}" for kind in ("kNN", "linear") for init in ["random", *results["pretrain"]]]
+            if any(r["init"] in frozen for r in rows):
+                lines += ["", "Frozen backbones, no fine-tuning: BatchNorm statistics recomputed on every (unlabelled) "
+                          "train frame; the labelled subset is the kNN memory (k = 20) and the linear probe's "
+                          "training set; random init seeded per seed:", "", *_mean_table(rows, frozen, fractions, "value")]
         if task == "detection":
             lines += ["", "mAP@0.5:0.95 (map_50_95, test split) of the same runs:", "",
                       *_mean_table(rows, inits, fractions, "map_50_95")]

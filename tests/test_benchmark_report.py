@@ -1,22 +1,6 @@
 """The SSL-vs-scratch benchmark's report: paired differences, the pilot gap and the scope of a narrowed run."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ssl_vs_scratch.py"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("ssl_vs_scratch", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
 
 
 def _results():
@@ -103,3 +87,17 @@ def test_a_finished_run_of_other_steps_is_not_reused(bench, tmp_path):
     assert bench.finetune_run("classification", None, 0.1, 0, 400, budget, tmp_path, "cpu")["headline"]["value"] == 0.7
     with pytest.raises(RuntimeError, match="400 steps"):
         bench.finetune_run("classification", None, 0.1, 0, 600, budget, tmp_path, "cpu")
+
+
+def test_classification_table_adds_the_frozen_probes(bench):
+    results = {"runs": [{"task": "classification", "init": init, "fraction": 0.1, "seed": seed, "steps": 400,
+                         "metric": "accuracy", "value": 0.5 + seed / 10, "majority_class": 0.2}
+                        for init in ("random", "byol") for seed in range(2)], "pilot": [], "pretrain": {"byol": "x"}}
+    results["runs"] += [{"task": "classification", "init": f"{init} frozen {kind}", "fraction": 0.1, "seed": seed,
+                         "steps": 0, "value": 0.4} for init in ("random", "byol") for kind in ("kNN", "linear")
+                        for seed in range(2)]
+    budget = bench.Budget(finetune_steps={"classification": 400}, fractions={"classification": [0.1]}, seeds=[0, 1])
+    text = "\n".join(bench.tables(results, budget))
+    assert "| byol frozen linear | 0.400 ± 0.000 |" in text
+    assert "| random frozen kNN | 0.400 ± 0.000 |" in text
+    assert "| byol | +0.000 ± 0.000 (0/2 wins" in text  # the paired Δ stays fine-tuned vs fine-tuned

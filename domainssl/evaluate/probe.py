@@ -59,6 +59,15 @@ def linear_probe_accuracy(
         return float((head(x_val).argmax(1) == val_labels).float().mean())
 
 
+def frozen_features(backbone: nn.Module, calibration_x: np.ndarray, *sets: np.ndarray) -> list[torch.Tensor]:
+    """L2-normalised pooled features of each of ``sets`` from a copy of ``backbone`` whose BatchNorm
+    statistics are recomputed on ``calibration_x`` (float32 (N, C, H, W) normalised input; unlabelled
+    frames do). ``backbone`` is not modified. Returns one (len(set), F) float32 tensor per set.
+    """
+    net = recalibrate_batchnorm(copy.deepcopy(backbone).float().cpu(), torch.from_numpy(calibration_x))
+    return [extract_features(net, torch.from_numpy(x)) for x in sets]
+
+
 def probe_backbone(
     backbone: nn.Module,
     train_x: np.ndarray,
@@ -81,10 +90,8 @@ def probe_backbone(
     """
     if kind not in ("knn", "linear"):
         raise ValueError(f"probe kind {kind!r}: choose knn or linear")
-    train_t, val_t = torch.from_numpy(train_x), torch.from_numpy(val_x)
     ytrain, yval = torch.from_numpy(train_y), torch.from_numpy(val_y)
-    net = recalibrate_batchnorm(copy.deepcopy(backbone).float().cpu(), train_t)
-    f_train, f_val = extract_features(net, train_t), extract_features(net, val_t)  # N x F, M x F
+    f_train, f_val = frozen_features(backbone, train_x, train_x, val_x)  # N x F, M x F
     if kind == "knn":
         accuracy = knn_accuracy(f_train, ytrain, f_val, yval, k=k)
     else:
