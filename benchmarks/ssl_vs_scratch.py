@@ -385,7 +385,7 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     tasks = list(budget.finetune_steps)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 5))
     for ax, task in zip(np.atleast_1d(axes), tasks):
         rows = [r for r in results["runs"] if r["task"] == task]
         inits = ["random", *results["pretrain"]] + (["raw_pixel_knn"] if task == "classification" else [])
@@ -395,7 +395,12 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
             values = [[r["value"] for r in rows if r["init"] == init and r["fraction"] == f] for f in fractions]
             x = [i] if single else fractions
             ax.errorbar(x, [np.mean(v) for v in values], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
-                        marker="o", capsize=3, label=init)
+                        marker="o", capsize=3, label=init, color=f"C{i}")
+            probe = [[r["value"] for r in rows if r["init"] == f"{init} frozen linear" and r["fraction"] == f]
+                     for f in fractions]
+            if all(probe) and not single:  # the frozen linear probe of the same init, dashed in its colour
+                ax.plot(fractions, [np.mean(v) for v in probe], linestyle="--", marker=".", color=f"C{i}",
+                        label="frozen linear probe (dashed)" if i == 0 else None)
         upper = [r["value"] for r in rows if r["init"] == "upper_bound"]
         if upper:
             ax.axhline(np.mean(upper), color="k", linestyle="--", label="upper bound (all labels, longer)")
@@ -405,10 +410,10 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
                    xlabel=f"init ({fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
         else:
             ax.set(xscale="log", xlabel="label fraction", ylabel=rows[0]["metric"], title=task)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 if single else -0.2), ncol=3)  # below the axis label
     fig.tight_layout()
     paths.append(folder / f"{prefix}label_fractions.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
     plt.close(fig)
     if not results["pilot"]:
         return paths
