@@ -183,16 +183,18 @@ def frozen_probes(exports: dict[str, str], budget: Budget) -> list[dict]:
     modality, train, test = classification_splits(budget)
     train_y, test_y = torch.from_numpy(train.targets), torch.from_numpy(test.targets)
     probes = {"kNN": knn_accuracy, "linear": linear_probe_accuracy}
+    def features(backbone) -> list[torch.Tensor]:
+        return frozen_features(backbone, train.images, train.images, test.images)  # train N x F, test M x F
+
     rows = []
     for init, weights in {"random": None, **exports}.items():
+        export = None if weights is None else features(load_backbone(weights, in_chans=modality.in_chans))
         for seed in budget.seeds:
-            if weights is None:
+            if export is None:
                 torch.manual_seed(seed)
-                backbone = create_backbone(budget.backbone, modality.in_chans)
-            elif seed == budget.seeds[0]:
-                backbone = load_backbone(weights, in_chans=modality.in_chans)
-            if weights is None or seed == budget.seeds[0]:  # an export's features do not depend on the seed
-                f_train, f_test = frozen_features(backbone, train.images, train.images, test.images)
+                f_train, f_test = features(create_backbone(budget.backbone, modality.in_chans))
+            else:  # an export's features do not depend on the seed
+                f_train, f_test = export
             for fraction in budget.fractions["classification"]:
                 memory = torch.from_numpy(labelled(train, fraction, seed))
                 for kind, accuracy in probes.items():
@@ -324,11 +326,13 @@ def tables(results: dict, budget: Budget) -> list[str]:
         if task == "classification":
             majority = [r["majority_class"] for r in rows if "majority_class" in r]
             lines.append("| majority class | " + " | ".join([_mean_std(majority)] * len(fractions)) + " |")
-            frozen = [f"{init} frozen {kind}" for kind in ("kNN", "linear") for init in ["random", *results["pretrain"]]]
+            frozen = [f"{init} frozen {kind}" for kind in ("kNN", "linear")
+                      for init in ["random", *results["pretrain"]]]
             if any(r["init"] in frozen for r in rows):
                 lines += ["", "Frozen backbones, no fine-tuning: BatchNorm statistics recomputed on every (unlabelled) "
                           "train frame; the labelled subset is the kNN memory (k = 20) and the linear probe's "
-                          "training set; random init seeded per seed:", "", *_mean_table(rows, frozen, fractions, "value")]
+                          "training set; random init seeded per seed:", "",
+                          *_mean_table(rows, frozen, fractions, "value")]
         if task == "detection":
             lines += ["", "mAP@0.5:0.95 (map_50_95, test split) of the same runs:", "",
                       *_mean_table(rows, inits, fractions, "map_50_95")]
@@ -410,7 +414,8 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
                    xlabel=f"init ({fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
         else:
             ax.set(xscale="log", xlabel="label fraction", ylabel=rows[0]["metric"], title=task)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35 if single else -0.2), ncol=3)  # below the axis label
+        below_axis_label = -0.35 if single else -0.2  # the rotated init names take more room
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, below_axis_label), ncol=3)
     fig.tight_layout()
     paths.append(folder / f"{prefix}label_fractions.png")
     fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
