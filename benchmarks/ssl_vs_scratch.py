@@ -183,6 +183,7 @@ def frozen_probes(exports: dict[str, str], budget: Budget) -> list[dict]:
     modality, train, test = classification_splits(budget)
     train_y, test_y = torch.from_numpy(train.targets), torch.from_numpy(test.targets)
     probes = {"kNN": knn_accuracy, "linear": linear_probe_accuracy}
+
     def features(backbone) -> list[torch.Tensor]:
         return frozen_features(backbone, train.images, train.images, test.images)  # train N x F, test M x F
 
