@@ -8,9 +8,9 @@ Design (issue 6, item 4):
 * Inits: random, and one export per SSL method (BYOL, SimSiam, MoCo, SimCLR) pretrained with
   ``domainssl.pretrain`` for the same number of optimiser steps.
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
-  (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps); classification also has the
-  majority class, raw-pixel kNN (labelled subset as the kNN memory), and kNN / linear probes on the
-  frozen features of every init (no fine-tuning; the natural comparison at 1 % labels).
+  (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps at 100 % labels);
+  classification also has the majority class, raw-pixel kNN (labelled subset as the kNN memory), and kNN /
+  linear probes on the frozen features of every init (no fine-tuning; the natural comparison at 1 % labels).
 * Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for
   one seed every init sees the same labelled subset in the same batch order with the same head
   initialisation; the tables give mean ± std over seeds and the paired difference to random init.
@@ -76,12 +76,21 @@ class Budget:
     val_frames: int = 200
     test_frames: int = 500
     finetune_steps: dict[str, int] = field(default_factory=lambda: {"segmentation": 1200, "detection": 1500, "classification": 800})
+    steps_by_fraction: dict[str, dict[float, int]] = field(default_factory=dict)  # task -> {fraction: steps}, wins
     finetune_precision: str = "bf16"
     upper_bound_factor: int = 2
     upper_bound_seeds: int = 5
     fractions: dict[str, list[float]] = field(default_factory=lambda: {t: [0.01, 0.1, 1.0] for t in TASKS})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     num_workers: int = 4
+
+    def steps(self, task: str, fraction: float) -> int:
+        """Fine-tuning optimiser steps of ``task`` at label ``fraction``."""
+        return self.steps_by_fraction.get(task, {}).get(fraction, self.finetune_steps[task])
+
+    def upper_bound_steps(self, task: str) -> int:
+        """Steps of the all-labels upper bound: ``upper_bound_factor`` x the budget at 100 % labels."""
+        return self.steps(task, 1.0) * self.upper_bound_factor
 
 
 QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretrain_image_size=32, pretrain_frames=256,
@@ -245,7 +254,8 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     pretrain_jobs += [("byol", s) for s in budget.pilot_steps if ("byol", s) not in pretrain_jobs]
     seg_fractions = budget.fractions.get("segmentation") or [0.1]
     pilot_fraction = 0.1 if 0.1 in seg_fractions else seg_fractions[0]
-    seg_steps = budget.finetune_steps.get("segmentation", Budget().finetune_steps["segmentation"])
+    seg_budget = budget if "segmentation" in budget.finetune_steps else Budget()
+    seg_steps = seg_budget.steps("segmentation", pilot_fraction)
     submitted: list[tuple[dict, futures.Future]] = []
     by_folder: dict[Path, futures.Future] = {}  # a run asked for twice (pilot = main budget) runs once
 
@@ -262,19 +272,19 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
         submitted.append((meta, by_folder[folder]))
 
     def runs_of(pool, init: str, weights: Path | None) -> None:
-        for task, steps in budget.finetune_steps.items():
+        for task in budget.finetune_steps:
             for fraction in budget.fractions[task]:
                 for seed in budget.seeds:
-                    queue(pool, {"kind": "run", "init": init}, task, weights, fraction, seed, steps,
-                          out / "finetune" / task / f"{init}_f{fraction}_s{seed}")
+                    queue(pool, {"kind": "run", "init": init}, task, weights, fraction, seed,
+                          budget.steps(task, fraction), out / "finetune" / task / f"{init}_f{fraction}_s{seed}")
 
     with executor(jobs) as pool:
         exports = {key: pool.submit(pretrain_export, *key, budget, out, device, num_workers) for key in pretrain_jobs}
         runs_of(pool, "random", None)
-        for task, steps in budget.finetune_steps.items():  # supervised-from-scratch upper bound: all labels, longer
+        for task in budget.finetune_steps:  # supervised-from-scratch upper bound: all labels, longer
             for seed in budget.seeds[: budget.upper_bound_seeds]:
                 queue(pool, {"kind": "run", "init": "upper_bound"}, task, None, 1.0, seed,
-                      steps * budget.upper_bound_factor, out / "finetune" / task / f"upper_s{seed}")
+                      budget.upper_bound_steps(task), out / "finetune" / task / f"upper_s{seed}")
         for (method, steps), export in exports.items():
             weights = export.result()
             print(f"[{time.perf_counter() - started:7.0f}s] pretrained {method} for {steps} steps -> {weights}", flush=True)
@@ -282,7 +292,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
                 runs_of(pool, method, weights)
             if method == "byol" and steps in budget.pilot_steps:
                 main_run = (steps == budget.pretrain_steps and "byol" in methods
-                            and seg_steps == budget.finetune_steps.get("segmentation"))  # the tables' BYOL runs serve
+                            and "segmentation" in budget.finetune_steps)  # the tables' BYOL runs serve
                 for seed in budget.seeds[: budget.pilot_seeds]:
                     folder = (out / "finetune" / "segmentation" / f"byol_f{pilot_fraction}_s{seed}" if main_run
                               else out / "pilot" / f"byol{steps}_f{pilot_fraction}_s{seed}")
@@ -323,7 +333,8 @@ def tables(results: dict, budget: Budget) -> list[str]:
         metric = next(r.get("metric") for r in rows if r.get("metric"))
         fractions = budget.fractions[task]
         inits = ["random", *results["pretrain"]] + (["raw_pixel_knn"] if task == "classification" else [])
-        lines += [f"### {task} ({metric}, test split)", "", *_mean_table(rows, inits, fractions, "value")]
+        lines += [f"### {task} ({metric}, test split)", "", _steps_line(budget, task), "",
+                  *_mean_table(rows, inits, fractions, "value")]
         if task == "classification":
             majority = [r["majority_class"] for r in rows if "majority_class" in r]
             lines.append("| majority class | " + " | ".join([_mean_std(majority)] * len(fractions)) + " |")
@@ -356,6 +367,17 @@ def tables(results: dict, budget: Budget) -> list[str]:
             lines.append(f"| {init} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
+
+
+def _steps_line(budget: Budget, task: str) -> str:
+    """The fine-tuning budget of ``task``'s table, per label fraction where they differ."""
+    by_steps: dict[int, list[str]] = {}
+    for fraction in budget.fractions[task]:
+        by_steps.setdefault(budget.steps(task, fraction), []).append(f"{fraction:.0%}")
+    if len(by_steps) == 1:
+        return f"Fine-tuning: {next(iter(by_steps))} optimiser steps at every label fraction."
+    return "Fine-tuning: " + "; ".join(f"{steps} optimiser steps at {', '.join(at)} labels"
+                                       for steps, at in by_steps.items()) + "."
 
 
 def _mean_table(rows: list[dict], inits: list[str], fractions: list[float], key: str) -> list[str]:
@@ -524,16 +546,34 @@ def split_per_task(flag: str, values: list[str], parser: argparse.ArgumentParser
     return bare, by_task
 
 
-def finetune_steps(values: list[str], defaults: dict[str, int], parser: argparse.ArgumentParser) -> dict[str, int]:
-    """``--finetune-steps`` values (``N`` for every task, ``TASK=N`` for one, which wins) applied to ``defaults``.
+def finetune_steps(values: list[str], defaults: dict[str, int],
+                   parser: argparse.ArgumentParser) -> tuple[dict[str, int], dict[str, dict[float, int]]]:
+    """``--finetune-steps`` values applied to ``defaults``: ``N`` for every task, ``TASK=N`` for one task and
+    ``TASK@F=N`` for one label fraction of it; the more specific value wins whatever the order.
 
-    Returns task -> steps for the tasks of ``defaults``.
+    Returns (task -> steps, task -> {fraction -> steps}) for the tasks of ``defaults``.
     """
-    bare, by_task = split_per_task("--finetune-steps", values, parser)
+    per_fraction: dict[str, dict[float, int]] = {}
     for value in values:
-        if not value.rpartition("=")[2].isdigit():
-            parser.error(f"--finetune-steps {value}: expected N or TASK=N")
-    return {task: int(by_task.get(task) or (bare[-1] if bare else steps)) for task, steps in defaults.items()}
+        key, _, steps = value.rpartition("=")
+        if not steps.isdigit():
+            parser.error(f"--finetune-steps {value}: expected N, TASK=N or TASK@F=N")
+        if "@" in key:
+            task, _, text = key.partition("@")
+            fraction = _float_or_none(text)
+            if task not in TASKS or fraction is None or not 0.0 < fraction <= 1.0:
+                parser.error(f"--finetune-steps {value}: TASK@F=N needs TASK in {', '.join(TASKS)} and 0 < F <= 1")
+            per_fraction.setdefault(task, {})[fraction] = int(steps)
+    bare, by_task = split_per_task("--finetune-steps", [v for v in values if "@" not in v], parser)
+    steps = {task: int(by_task.get(task) or (bare[-1] if bare else default)) for task, default in defaults.items()}
+    return steps, {task: per_fraction[task] for task in steps if task in per_fraction}
+
+
+def _float_or_none(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def label_fractions(values: list[str], defaults: dict[str, list[float]],
@@ -543,13 +583,10 @@ def label_fractions(values: list[str], defaults: dict[str, list[float]],
     Returns task -> sorted label fractions for the tasks of ``defaults``.
     """
     def parse(text: str) -> list[float]:
-        try:
-            fractions = sorted({float(x) for x in text.split(",")})
-        except ValueError:
-            fractions = []
-        if not fractions or not all(0.0 < f <= 1.0 for f in fractions):
+        fractions = [_float_or_none(x) for x in text.split(",")]
+        if not all(f is not None and 0.0 < f <= 1.0 for f in fractions):
             parser.error(f"--fractions {text}: expected F or TASK=F,F,... with 0 < F <= 1")
-        return fractions
+        return sorted(set(fractions))
 
     bare, by_task = split_per_task("--fractions", values, parser)
     shared = sorted({f for text in bare for f in parse(text)})
@@ -571,8 +608,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fractions", nargs="+", metavar="[TASK=]F[,F...]", help="label fractions: F for every "
                         "task, or TASK=F,F,... per task, e.g. 0.1 classification=0.01,0.1,1 (default 0.01 0.1 1.0)")
     parser.add_argument("--pretrain-steps", type=int, help="SSL pretraining optimiser steps (default 2000)")
-    parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK=]N", help="fine-tuning optimiser steps: N for "
-                        "every task, or TASK=N per task, e.g. segmentation=600 classification=400 "
+    parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK[@F]=]N", help="fine-tuning optimiser steps: N "
+                        "for every task, TASK=N per task, TASK@F=N for one label fraction, e.g. segmentation=600 "
+                        "segmentation@1=2400 classification=400; TASK@1=N also sets the upper bound (2 x N) "
                         "(default segmentation 1200, detection 1500, classification 800)")
     parser.add_argument("--pilot-steps", nargs="*", type=int, help="BYOL budgets of the pilot (default 500 2000 8000; "
                         "give the flag alone to skip the pilot)")
@@ -586,10 +624,15 @@ def main(argv: list[str] | None = None) -> None:
         budget.seeds = list(range(args.seeds))
     if args.backbone:
         budget.backbone = args.backbone
-    budget.finetune_steps = finetune_steps(args.finetune_steps or [], {t: n for t, n in budget.finetune_steps.items()
-                                                                       if t in (args.tasks or TASKS)}, parser)
+    tasks = {t: n for t, n in budget.finetune_steps.items() if t in (args.tasks or TASKS)}
+    budget.finetune_steps, budget.steps_by_fraction = finetune_steps(args.finetune_steps or [], tasks, parser)
     budget.fractions = label_fractions(args.fractions or [], {t: budget.fractions[t] for t in budget.finetune_steps},
                                        parser)
+    for task, by_fraction in budget.steps_by_fraction.items():
+        unused = [f for f in by_fraction if f not in (*budget.fractions[task], 1.0)]  # @1 also sets the upper bound
+        if unused:
+            parser.error(f"--finetune-steps {task}@{unused[0]:g}: {task} runs at label fractions "
+                         f"{', '.join(f'{f:g}' for f in budget.fractions[task])} only (see --fractions)")
     budget.pretrain_steps = args.pretrain_steps or budget.pretrain_steps
     budget.pilot_steps = budget.pilot_steps if args.pilot_steps is None else args.pilot_steps
     budget.pilot_seeds = args.pilot_seeds if args.pilot_seeds is not None else len(budget.seeds)

@@ -59,13 +59,52 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
 def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
     parser = bench.argparse.ArgumentParser()
     defaults = {"segmentation": 1200, "classification": 800}
-    assert bench.finetune_steps(["600"], defaults, parser) == {"segmentation": 600, "classification": 600}
-    assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, parser) == {
+    assert bench.finetune_steps(["600"], defaults, parser) == ({"segmentation": 600, "classification": 600}, {})
+    assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, parser)[0] == {
         "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
-    assert bench.finetune_steps(["segmentation=600", "400"], defaults, parser) == {
+    assert bench.finetune_steps(["segmentation=600", "400"], defaults, parser)[0] == {
         "segmentation": 600, "classification": 400}  # TASK=N wins over a bare N whatever the order
+    for bad in ("depth=600", "segmentation@x=600", "segmentation@1.5=600", "depth@1=600", "segmentation@1=x"):
+        with pytest.raises(SystemExit):
+            bench.finetune_steps([bad], defaults, parser)
+
+
+def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upper_bound(bench):
+    parser = bench.argparse.ArgumentParser()
+    defaults = {"segmentation": 1200, "classification": 800}
+    steps, by_fraction = bench.finetune_steps(["segmentation@1=2400", "600", "detection@1=9"], defaults, parser)
+    assert (steps, by_fraction) == ({"segmentation": 600, "classification": 600}, {"segmentation": {1.0: 2400}})
+    budget = bench.Budget(finetune_steps=steps, steps_by_fraction=by_fraction,
+                          fractions={"segmentation": [0.1, 1.0], "classification": [0.1, 1.0]})
+    assert [budget.steps("segmentation", f) for f in (0.1, 1.0)] == [600, 2400]
+    assert [budget.steps("classification", f) for f in (0.1, 1.0)] == [600, 600]
+    assert (budget.upper_bound_steps("segmentation"), budget.upper_bound_steps("classification")) == (4800, 1200)
+    del budget.finetune_steps["classification"]  # _results() holds segmentation runs only
+    text = "\n".join(bench.tables(_results(), budget))
+    assert "Fine-tuning: 600 optimiser steps at 10% labels; 2400 optimiser steps at 100% labels." in text
+    assert "Fine-tuning: 600 optimiser steps at every label fraction." in "\n".join(bench.tables(_results(), _budget(bench)))
+
+
+def test_benchmark_queues_each_label_fraction_with_its_own_budget(bench, tmp_path, monkeypatch):
+    calls = []
+
+    def fake_finetune_run(task, weights, fraction, seed, steps, budget, out, device):
+        calls.append((out.name, steps))
+        return {"headline": {"name": "miou", "value": 0.5}}
+
+    monkeypatch.setattr(bench, "finetune_run", fake_finetune_run)
+    monkeypatch.setattr(bench, "pretrain_export", lambda method, steps, *rest: tmp_path / f"{method}_{steps}")
+    budget = bench.Budget(finetune_steps={"segmentation": 600}, steps_by_fraction={"segmentation": {1.0: 2400}},
+                          fractions={"segmentation": [0.1, 1.0]}, seeds=[0], pilot_steps=[100], upper_bound_seeds=1)
+    bench.run_benchmark(budget, tmp_path, "cpu", ["byol"])
+    assert sorted(calls) == [("byol100_f0.1_s0", 600), ("byol_f0.1_s0", 600), ("byol_f1.0_s0", 2400),
+                             ("random_f0.1_s0", 600), ("random_f1.0_s0", 2400), ("upper_s0", 4800)]
+
+
+def test_a_per_fraction_budget_for_a_fraction_that_is_not_run_is_an_error(bench, capsys):
     with pytest.raises(SystemExit):
-        bench.finetune_steps(["depth=600"], defaults, parser)
+        bench.main(["--tasks", "segmentation", "--fractions", "0.1", "--finetune-steps", "segmentation@0.01=900"])
+    assert "segmentation runs at label fractions 0.1 only" in capsys.readouterr().err
 
 
 def test_label_fractions_accepts_shared_and_per_task_values(bench):
