@@ -76,7 +76,9 @@ class Budget:
     val_frames: int = 200
     test_frames: int = 500
     finetune_steps: dict[str, int] = field(default_factory=lambda: {"segmentation": 1200, "detection": 1500, "classification": 800})
-    steps_by_fraction: dict[str, dict[float, int]] = field(default_factory=dict)  # task -> {fraction: steps}, wins
+    # task -> {fraction: steps}, wins over finetune_steps. All labels converge later: random-init segmentation with
+    # 100 % labels scores 0.533 / 0.579 / 0.588 mIoU after 1,200 / 2,400 / 4,800 steps (seed 0, 2-core CPU).
+    steps_by_fraction: dict[str, dict[float, int]] = field(default_factory=lambda: {"segmentation": {1.0: 2400}})
     finetune_precision: str = "bf16"
     upper_bound_factor: int = 2
     upper_bound_seeds: int = 5
@@ -95,7 +97,8 @@ class Budget:
 
 QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretrain_image_size=32, pretrain_frames=256,
                pilot_steps=[10, 20, 40], width=64, height=48, train_frames=64, val_frames=0, test_frames=32,
-               finetune_steps={"segmentation": 10, "detection": 10, "classification": 10}, upper_bound_factor=2,
+               finetune_steps={"segmentation": 10, "detection": 10, "classification": 10}, steps_by_fraction={},
+               upper_bound_factor=2,
                upper_bound_seeds=2,
                fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
@@ -546,10 +549,11 @@ def split_per_task(flag: str, values: list[str], parser: argparse.ArgumentParser
     return bare, by_task
 
 
-def finetune_steps(values: list[str], defaults: dict[str, int],
+def finetune_steps(values: list[str], defaults: dict[str, int], default_by_fraction: dict[str, dict[float, int]],
                    parser: argparse.ArgumentParser) -> tuple[dict[str, int], dict[str, dict[float, int]]]:
-    """``--finetune-steps`` values applied to ``defaults``: ``N`` for every task, ``TASK=N`` for one task and
-    ``TASK@F=N`` for one label fraction of it; the more specific value wins whatever the order.
+    """``--finetune-steps`` values applied to the defaults: ``N`` for every task, ``TASK=N`` for one task and
+    ``TASK@F=N`` for one label fraction of it; the more specific value wins whatever the order. A task given
+    ``N`` or ``TASK=N`` drops its default per-fraction budgets.
 
     Returns (task -> steps, task -> {fraction -> steps}) for the tasks of ``defaults``.
     """
@@ -566,7 +570,9 @@ def finetune_steps(values: list[str], defaults: dict[str, int],
             per_fraction.setdefault(task, {})[fraction] = int(steps)
     bare, by_task = split_per_task("--finetune-steps", [v for v in values if "@" not in v], parser)
     steps = {task: int(by_task.get(task) or (bare[-1] if bare else default)) for task, default in defaults.items()}
-    return steps, {task: per_fraction[task] for task in steps if task in per_fraction}
+    by_fraction = {task: {**({} if bare or task in by_task else default_by_fraction.get(task, {})),
+                          **per_fraction.get(task, {})} for task in steps}
+    return steps, {task: fractions for task, fractions in by_fraction.items() if fractions}
 
 
 def _float_or_none(text: str) -> float | None:
@@ -610,8 +616,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pretrain-steps", type=int, help="SSL pretraining optimiser steps (default 2000)")
     parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK[@F]=]N", help="fine-tuning optimiser steps: N "
                         "for every task, TASK=N per task, TASK@F=N for one label fraction, e.g. segmentation=600 "
-                        "segmentation@1=2400 classification=400; TASK@1=N also sets the upper bound (2 x N) "
-                        "(default segmentation 1200, detection 1500, classification 800)")
+                        "segmentation@1=2400 classification=400; TASK@1=N also sets the upper bound (2 x N); N or TASK=N "
+                        "replaces a task's defaults (segmentation 1200 and 2400 at 100 %% labels, detection 1500, "
+                        "classification 800)")
     parser.add_argument("--pilot-steps", nargs="*", type=int, help="BYOL budgets of the pilot (default 500 2000 8000; "
                         "give the flag alone to skip the pilot)")
     parser.add_argument("--pilot-seeds", type=int, help="seeds of each pilot budget (default all)")
@@ -625,7 +632,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.backbone:
         budget.backbone = args.backbone
     tasks = {t: n for t, n in budget.finetune_steps.items() if t in (args.tasks or TASKS)}
-    budget.finetune_steps, budget.steps_by_fraction = finetune_steps(args.finetune_steps or [], tasks, parser)
+    budget.finetune_steps, budget.steps_by_fraction = finetune_steps(args.finetune_steps or [], tasks,
+                                                                     budget.steps_by_fraction, parser)
     budget.fractions = label_fractions(args.fractions or [], {t: budget.fractions[t] for t in budget.finetune_steps},
                                        parser)
     for task, by_fraction in budget.steps_by_fraction.items():

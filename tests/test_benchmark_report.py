@@ -59,21 +59,28 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
 def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
     parser = bench.argparse.ArgumentParser()
     defaults = {"segmentation": 1200, "classification": 800}
-    assert bench.finetune_steps(["600"], defaults, parser) == ({"segmentation": 600, "classification": 600}, {})
-    assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, parser)[0] == {
+    assert bench.finetune_steps(["600"], defaults, {}, parser) == ({"segmentation": 600, "classification": 600}, {})
+    assert bench.finetune_steps(["segmentation=600", "detection=300"], defaults, {}, parser)[0] == {
         "segmentation": 600, "classification": 800}  # a task left out of --tasks stays out
-    assert bench.finetune_steps(["segmentation=600", "400"], defaults, parser)[0] == {
+    assert bench.finetune_steps(["segmentation=600", "400"], defaults, {}, parser)[0] == {
         "segmentation": 600, "classification": 400}  # TASK=N wins over a bare N whatever the order
     for bad in ("depth=600", "segmentation@x=600", "segmentation@1.5=600", "depth@1=600", "segmentation@1=x"):
         with pytest.raises(SystemExit):
-            bench.finetune_steps([bad], defaults, parser)
+            bench.finetune_steps([bad], defaults, {}, parser)
 
 
 def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upper_bound(bench):
     parser = bench.argparse.ArgumentParser()
     defaults = {"segmentation": 1200, "classification": 800}
-    steps, by_fraction = bench.finetune_steps(["segmentation@1=2400", "600", "detection@1=9"], defaults, parser)
+    steps, by_fraction = bench.finetune_steps(["segmentation@1=2400", "600", "detection@1=9"], defaults, {}, parser)
     assert (steps, by_fraction) == ({"segmentation": 600, "classification": 600}, {"segmentation": {1.0: 2400}})
+    default = {"segmentation": {1.0: 2400}}
+    assert bench.finetune_steps([], defaults, default, parser)[1] == default
+    assert bench.finetune_steps(["classification=400"], defaults, default, parser)[1] == default
+    for drop in (["segmentation=600"], ["600"]):  # the user set the task's budget: its defaults per fraction go
+        assert bench.finetune_steps(drop, defaults, default, parser)[1] == {}
+    assert bench.finetune_steps(["600", "segmentation@0.1=900"], defaults, default, parser)[1] == {
+        "segmentation": {0.1: 900}}
     budget = bench.Budget(finetune_steps=steps, steps_by_fraction=by_fraction,
                           fractions={"segmentation": [0.1, 1.0], "classification": [0.1, 1.0]})
     assert [budget.steps("segmentation", f) for f in (0.1, 1.0)] == [600, 2400]
