@@ -98,8 +98,7 @@ class Budget:
 QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretrain_image_size=32, pretrain_frames=256,
                pilot_steps=[10, 20, 40], width=64, height=48, train_frames=64, val_frames=0, test_frames=32,
                finetune_steps={"segmentation": 10, "detection": 10, "classification": 10}, steps_by_fraction={},
-               upper_bound_factor=2,
-               upper_bound_seeds=2,
+               upper_bound_factor=2, upper_bound_seeds=2,
                fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
 
