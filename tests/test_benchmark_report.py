@@ -92,6 +92,16 @@ def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upp
     assert "Fine-tuning: 600 optimiser steps at every label fraction." in "\n".join(bench.tables(_results(), _budget(bench)))
 
 
+def test_full_design_trains_dense_tasks_longer_with_all_labels_but_the_documented_command_does_not(bench):
+    full = bench.Budget()
+    assert [full.upper_bound_steps(t) for t in ("segmentation", "detection", "classification")] == [4800, 4800, 1600]
+    documented = ["segmentation=600", "classification=400", "detection=1200"]  # docs/benchmarks.md's command
+    steps, by_fraction = bench.finetune_steps(documented, full.finetune_steps, full.steps_by_fraction,
+                                              bench.argparse.ArgumentParser())
+    budget = bench.Budget(finetune_steps=steps, steps_by_fraction=by_fraction)
+    assert [budget.upper_bound_steps(t) for t in ("segmentation", "detection", "classification")] == [1200, 2400, 800]
+
+
 def test_benchmark_queues_each_label_fraction_with_its_own_budget(bench, tmp_path, monkeypatch):
     calls = []
 
