@@ -617,9 +617,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pretrain-steps", type=int, help="SSL pretraining optimiser steps (default 2000)")
     parser.add_argument("--finetune-steps", nargs="+", metavar="[TASK[@F]=]N", help="fine-tuning optimiser steps: N "
                         "for every task, TASK=N per task, TASK@F=N for one label fraction, e.g. segmentation=600 "
-                        "segmentation@1=2400 classification=400; TASK@1=N also sets the upper bound (2 x N); N or TASK=N "
-                        "replaces a task's defaults (segmentation 1200, detection 1500, both 2400 at 100 %% labels; "
-                        "classification 800)")
+                        "segmentation@1=2400 classification=400; TASK@1=N also sets the upper bound (2 x N); "
+                        "N or TASK=N replaces a task's defaults (segmentation 1200, detection 1500, both 2400 at "
+                        "100 %% labels; classification 800)")
     parser.add_argument("--pilot-steps", nargs="*", type=int, help="BYOL budgets of the pilot (default 500 2000 8000; "
                         "give the flag alone to skip the pilot)")
     parser.add_argument("--pilot-seeds", type=int, help="seeds of each pilot budget (default all)")
