@@ -484,6 +484,7 @@ def scope(budget: Budget, methods: list[str]) -> list[str]:
         *((f"label fractions of {task}", [f for f in full.fractions[task] if f not in budget.fractions[task]])
           for task in budget.finetune_steps),
         ("pilot budgets", [s for s in full.pilot_steps if s not in budget.pilot_steps]),
+        ("seeds", [s for s in full.seeds if s not in budget.seeds]),
     ) if missing]
     if budget.upper_bound_seeds < len(budget.seeds):
         left_out.append(f"upper bound run for {budget.upper_bound_seeds} of {len(budget.seeds)} seeds")

@@ -51,6 +51,7 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
     assert "SSL methods: simsiam, moco, simclr" in text
     assert "tasks: detection, classification" in text
     assert "label fractions of segmentation: 0.01, 1.0" in text
+    assert "seeds: 3, 4" in text
     assert "upper bound run for 1 of 3 seeds" in text
     full = bench.Budget()
     assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
