@@ -50,7 +50,8 @@ Examples:
 @click.option("--steps", type=int, help="Optimizer steps (overrides --epochs).")
 @click.option("--epochs", type=int, help="Passes over the labelled training subset.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder for metrics.json and model.pt.")
-@click.option("--seed", type=int, help="Seeds the label subset, batch order and head init (same for every --weights).")
+@click.option("--seed", type=int, help="Seeds the label subset, batch order, head init and the draws during "
+              "training (same for every --weights).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. train.lr=3e-4.")
 @_user_errors

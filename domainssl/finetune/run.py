@@ -6,9 +6,10 @@ The loop is the same for every task (see :class:`~domainssl.finetune.task.Task`)
       -> model (backbone from the export, strict) -> AdamW, warmup + cosine, N optimiser steps
       -> metrics on the held-out test split (and val, when present) -> OUT/metrics.json, OUT/model.pt
 
-Paired comparisons: the label subset, the batch order, the flips and the head initialisation depend
-only on ``seed`` (never on the weights), so ``--weights EXPORT`` and ``--weights none`` with one seed
-see the same frames in the same order.
+Paired comparisons: the label subset, the batch order, the flips, the head initialisation and the random
+draws during training (the detector's anchor and RoI sampling) depend only on ``seed`` (never on the weights),
+so ``--weights EXPORT`` and ``--weights none`` with one seed see the same frames in the same order, and a
+run repeated with its seed on the same machine and thread count gives the same numbers.
 
 Examples:
     >>> metrics = finetune("recipes/finetune/tof_segmentation.yaml", weights="runs/tof/export",
@@ -82,7 +83,7 @@ def finetune(
         label_fraction: fraction of the labelled training split, in (0, 1].
         steps: optimiser steps (wins over ``epochs``); epochs: passes over the labelled subset.
         out: output folder (default ``train.out``).
-        seed: seeds the label subset, batch order, flips and head initialisation.
+        seed: seeds the label subset, batch order, flips, head initialisation and the draws during training.
         device: ``auto``, ``cpu`` or ``cuda``.
         overrides: dotted recipe keys (``{"train.lr": 3e-4}``), applied before the flags above.
         verbose: print progress and the headline metric.
@@ -111,30 +112,13 @@ def finetune(
     log(f"{recipe.task.name}: {len(train)}/{len(full_train)} labelled training items (fraction {t.label_fraction}), "
         f"{total_steps} steps, init {'from ' + str(weights_dir) if weights_dir else 'random'}, device {dev}")
 
+    # One seed for the head init and every draw during training (the detector's anchor and RoI sampling);
+    # the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(t.seed)
         model = task.build_model(arch, modality.in_chans, task.num_classes(full_train), weights_dir).to(dev)
-    task.prepare(model, full_train, dev)
-    optimizer, scheduler = _optimiser(model, task, recipe, total_steps)
-
-    model.train()
-    losses: list[float] = []
-    start = time.perf_counter()
-    every = max(1, total_steps // 10)
-    for step, indices in batch_schedule(len(train), t.batch_size, total_steps, t.seed):
-        inputs, targets = task.batch(train, indices, step, dev)
-        with autocast(t.precision, dev):
-            loss = task.loss(model, inputs, targets)
-        if not torch.isfinite(loss):
-            raise RuntimeError(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(float(loss.detach()))
-        if (step + 1) % every == 0 or step + 1 == total_steps:
-            log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
-    train_seconds = time.perf_counter() - start
+        task.prepare(model, full_train, dev)
+        losses, train_seconds = _train(model, task, recipe, train, total_steps, dev, log)
 
     with autocast(t.precision, dev):
         results = {name: task.evaluate(model, split, dev) for name, split in splits.items()
@@ -155,7 +139,7 @@ def finetune(
         "seed": t.seed,
         "device": str(dev),
         "train_seconds": round(train_seconds, 2),
-        "final_loss": float(np.mean(losses[-every:])) if losses else None,
+        "final_loss": float(np.mean(losses[-max(1, total_steps // 10):])) if losses else None,  # last tenth
         "class_names": full_train.class_names,
         "modality": {"name": modality.name, **modality.resolved_options()},
         "recipe": recipe.to_dict(),
@@ -236,6 +220,31 @@ def _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, s
         source = raw.pop("source")
         return resolve_finetune_recipe(raw, flags, source=source)
     return load_finetune_recipe(recipe, flags)
+
+
+def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, total_steps: int,
+           dev: torch.device, log) -> tuple[list[float], float]:
+    """``total_steps`` optimiser steps on the labelled subset ``train``; returns (loss per step, seconds)."""
+    t = recipe.train
+    optimizer, scheduler = _optimiser(model, task, recipe, total_steps)
+    model.train()
+    losses: list[float] = []
+    start = time.perf_counter()
+    every = max(1, total_steps // 10)
+    for step, indices in batch_schedule(len(train), t.batch_size, total_steps, t.seed):
+        inputs, targets = task.batch(train, indices, step, dev)
+        with autocast(t.precision, dev):
+            loss = task.loss(model, inputs, targets)
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(float(loss.detach()))
+        if (step + 1) % every == 0 or step + 1 == total_steps:
+            log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
+    return losses, time.perf_counter() - start
 
 
 def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total_steps: int):

@@ -69,6 +69,19 @@ def test_another_seed_draws_another_label_subset(tmp_path):
     assert a["train_subset_sha1"] != b["train_subset_sha1"]
 
 
+def test_a_seed_repeats_a_detection_run_whatever_the_callers_random_state(tmp_path):
+    """The detector samples anchors and RoIs while training: those draws follow --seed, not the process."""
+    pytest.importorskip("pycocotools", reason="torchmetrics MeanAveragePrecision needs pycocotools")
+    runs = []
+    for caller_seed in (1, 2):
+        torch.manual_seed(caller_seed)
+        caller_state = torch.get_rng_state()
+        runs.append(finetune(RECIPES / "tof_detection.yaml", weights="none", steps=3, seed=0, out=tmp_path / "run",
+                             device="cpu", overrides=TINY_2D, verbose=False))
+        assert torch.equal(torch.get_rng_state(), caller_state)  # the caller's random state is left alone
+    assert runs[0]["final_loss"] == runs[1]["final_loss"] and runs[0]["test"] == runs[1]["test"]
+
+
 @pytest.mark.parametrize("task_name", ["tof_segmentation", "tof_classification", "tof_detection"])
 def test_backbones_load_the_export_exactly_and_heads_start_equal(task_name, tof_export):
     recipe = load_finetune_recipe(RECIPES / f"{task_name}.yaml", TINY_2D)
