@@ -118,7 +118,7 @@ def finetune(
         torch.manual_seed(t.seed)
         model = task.build_model(arch, modality.in_chans, task.num_classes(full_train), weights_dir).to(dev)
         task.prepare(model, full_train, dev)
-        losses, train_seconds = _train(model, task, recipe, train, total_steps, dev, log)
+        final_loss, train_seconds = _train(model, task, recipe, train, total_steps, dev, log)
 
     with autocast(t.precision, dev):
         results = {name: task.evaluate(model, split, dev) for name, split in splits.items()
@@ -139,7 +139,7 @@ def finetune(
         "seed": t.seed,
         "device": str(dev),
         "train_seconds": round(train_seconds, 2),
-        "final_loss": float(np.mean(losses[-max(1, total_steps // 10):])) if losses else None,  # last tenth
+        "final_loss": final_loss,
         "class_names": full_train.class_names,
         "modality": {"name": modality.name, **modality.resolved_options()},
         "recipe": recipe.to_dict(),
@@ -223,8 +223,12 @@ def _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, s
 
 
 def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, total_steps: int,
-           dev: torch.device, log) -> tuple[list[float], float]:
-    """``total_steps`` optimiser steps on the labelled subset ``train``; returns (loss per step, seconds)."""
+           dev: torch.device, log) -> tuple[float | None, float]:
+    """``total_steps`` optimiser steps on the labelled subset ``train``.
+
+    Returns:
+        (mean loss over the last tenth of the steps, or None without steps; training seconds).
+    """
     t = recipe.train
     optimizer, scheduler = _optimiser(model, task, recipe, total_steps)
     model.train()
@@ -244,7 +248,7 @@ def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, to
         losses.append(float(loss.detach()))
         if (step + 1) % every == 0 or step + 1 == total_steps:
             log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
-    return losses, time.perf_counter() - start
+    return (float(np.mean(losses[-every:])) if losses else None), time.perf_counter() - start
 
 
 def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total_steps: int):
