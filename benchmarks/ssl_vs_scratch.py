@@ -313,7 +313,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     pretrained = {m: str(exports[(m, budget.pretrain_steps)].result()) for m in methods}
     if "classification" in budget.finetune_steps:
         runs += raw_pixel_knn(budget) + frozen_probes(pretrained, budget)
-    return {"runs": runs, "pilot": pilot, "pretrain": pretrained,
+    return {"runs": runs, "pilot": pilot, "pretrain": pretrained, "jobs": jobs,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -467,12 +467,15 @@ def plots(results: dict, budget: Budget, folder: Path, prefix: str) -> list[Path
     return paths
 
 
-def machine() -> str:
+def machine(jobs: int) -> str:
+    """Platform, torch, device and threads; with ``jobs > 1`` the runs had one thread each (see ``executor``)."""
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores"
-    return (f"{platform.platform()}; Python {platform.python_version()}; torch {torch.__version__}; {device}; "
-            f"torch threads {torch.get_num_threads()}")
+    threads = f"torch threads {torch.get_num_threads()}"
+    if jobs > 1:
+        threads += f" in the main process, 1 in each of the {jobs} job processes that ran pretraining and fine-tuning"
+    return f"{platform.platform()}; Python {platform.python_version()}; torch {torch.__version__}; {device}; {threads}"
 
 
 def scope(budget: Budget, methods: list[str]) -> list[str]:
@@ -525,7 +528,7 @@ def write_report(results: dict, budget: Budget, doc: Path, quick: bool, command:
     title = "SSL init vs random init on the synthetic ToF world" + (" (--quick smoke run: NOT a measurement)" if quick else "")
     lines = [f"# {title}", "",
              f"Command: `{command}`", "",
-             f"Machine: {machine()}", "",
+             f"Machine: {machine(results['jobs'])}", "",
              f"Wall time: {results['seconds']:.0f} s (runs reused from an earlier invocation count as 0); "
              f"fine-tuning loops of the tables: {_train_hours(results['runs']):.1f} h of training time in all", "",
              *scope(budget, list(results["pretrain"])),

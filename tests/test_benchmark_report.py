@@ -11,7 +11,7 @@ def _results():
     runs.append({"task": "segmentation", "init": "upper_bound", "fraction": 1.0, "seed": 0, "steps": 1200,
                  "metric": "miou", "value": 0.5})
     pilot = [{"pretrain_steps": 250, "seed": seed, "fraction": 0.1, "value": random[seed] - 0.01} for seed in range(3)]
-    return {"runs": runs, "pilot": pilot, "pretrain": {"byol": "x/export"}, "seconds": 1.0}
+    return {"runs": runs, "pilot": pilot, "pretrain": {"byol": "x/export"}, "jobs": 1, "seconds": 1.0}
 
 
 def _budget(bench):
@@ -38,6 +38,14 @@ def test_detection_table_adds_map_50_95_of_the_same_runs(bench):
     assert "| byol | 0.280 ± 0.028 |" in head
     assert "| random | 0.110 ± 0.014 |" in tail and "| byol | 0.140 ± 0.014 |" in tail
     assert "Upper bound (random init, all labels, 2400 steps): 0.600 ± 0.000 (map_50_95 0.400 ± 0.000) over 1 seed(s)." in text
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_report_states_the_threads_each_run_had(bench, tmp_path, jobs):
+    doc = tmp_path / "report.md"
+    bench.write_report({**_results(), "jobs": jobs}, _budget(bench), doc, quick=False, command="python x", png=[])
+    machine = next(line for line in doc.read_text().splitlines() if line.startswith("Machine: "))
+    assert ("1 in each of the 2 job processes" in machine) == (jobs == 2)
 
 
 def test_pilot_table_gives_the_paired_gap_per_budget(bench):
