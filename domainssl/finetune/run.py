@@ -20,6 +20,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -99,7 +100,8 @@ def finetune(
     recipe = _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, seed, device, overrides)
     weights_dir = None if weights is None or str(weights).lower() == "none" else Path(weights)
     t = recipe.train
-    log = print if verbose else (lambda *a, **k: None)
+    # flushed, so a redirected log shows each line as it comes
+    log = functools.partial(print, flush=True) if verbose else (lambda *a, **k: None)
     dev = resolve_device(t.device)
 
     task = get_task(recipe)
