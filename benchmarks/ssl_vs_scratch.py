@@ -43,10 +43,12 @@ import argparse
 import concurrent.futures as futures
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import platform
 import shlex
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -233,17 +235,27 @@ class _Inline:
         return None
 
 
-def _one_thread() -> None:
+def _worker_setup() -> None:
+    """One torch thread, and exit when the benchmark process dies (``kill PID`` would otherwise leave
+    the workers training for up to an hour)."""
     import torch
 
     torch.set_num_threads(1)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_closed, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_when_closed(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def executor(jobs: int):
     """``jobs`` worker processes with one torch thread each, or inline execution for ``jobs == 1``."""
     if jobs == 1:
         return _Inline()
-    return futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+    return futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup)
 
 
 def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jobs: int = 1) -> dict:
@@ -489,10 +501,11 @@ def scope(budget: Budget, methods: list[str]) -> list[str]:
         ("pilot budgets", [s for s in full.pilot_steps if s not in budget.pilot_steps]),
         ("seeds", [s for s in full.seeds if s not in budget.seeds]),
     ) if missing]
-    if budget.upper_bound_seeds < len(budget.seeds):
-        left_out.append(f"upper bound run for {budget.upper_bound_seeds} of {len(budget.seeds)} seeds")
-    if budget.pilot_steps and budget.pilot_seeds < len(budget.seeds):
-        left_out.append(f"pilot run for {budget.pilot_seeds} of {len(budget.seeds)} seeds")
+    for label, ran, wanted in (("upper bound", budget.upper_bound_seeds, True),
+                               ("pilot", budget.pilot_seeds, bool(budget.pilot_steps))):
+        if wanted and ran < len(budget.seeds):
+            skipped = ", ".join(map(str, budget.seeds[ran:]))
+            left_out.append(f"{label} on seeds {skipped} (run on {ran} of {len(budget.seeds)} seeds)")
     if not left_out:
         return ["Scope: the full design.", ""]
     return ["Scope: a narrowed run. Left out of the full design:", "", *[f"- {x}" for x in left_out], ""]

@@ -60,7 +60,8 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
     assert "tasks: detection, classification" in text
     assert "label fractions of segmentation: 0.01, 1.0" in text
     assert "seeds: 3, 4" in text
-    assert "upper bound run for 1 of 3 seeds" in text
+    assert "upper bound on seeds 1, 2 (run on 1 of 3 seeds)" in text
+    assert "pilot on seeds" not in text  # the pilot ran on all 3 seeds
     full = bench.Budget()
     assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
 
