@@ -241,9 +241,8 @@ def _worker_setup() -> None:
     import torch
 
     torch.set_num_threads(1)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_when_closed, args=(parent.sentinel,), daemon=True).start()
+    parent = multiprocessing.parent_process()  # a pool worker always has one
+    threading.Thread(target=_exit_when_closed, args=(parent.sentinel,), daemon=True).start()
 
 
 def _exit_when_closed(sentinel: int) -> None:
