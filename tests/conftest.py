@@ -1,8 +1,8 @@
-"""Shared fixtures: an isolated data cache, small 16-bit image folders and the benchmark script as a module."""
+"""Shared fixtures: an isolated data cache, small 16-bit image folders and the benchmark modules."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,13 +35,15 @@ def gray16_dir(tmp_path):
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bench():
-    """``benchmarks/ssl_vs_scratch.py`` imported as a module."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "ssl_vs_scratch.py"
-    spec = importlib.util.spec_from_file_location("ssl_vs_scratch", script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    """``benchmarks/ssl_vs_scratch.py`` imported as a module, its folder on ``sys.path`` as when run as a script."""
+    sys.path.insert(0, str(BENCHMARKS))
+    yield importlib.import_module("ssl_vs_scratch")
+    sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture
+def report(bench):
+    """``benchmarks/ssl_vs_scratch_report.py``, the module that writes the benchmark's report."""
+    return bench.report

@@ -19,37 +19,58 @@ def _budget(bench):
                         pilot_steps=[250], pilot_seeds=3, upper_bound_seeds=1)
 
 
-def test_paired_table_reports_the_mean_difference_its_std_and_wins(bench):
-    text = "\n".join(bench.tables(_results(), _budget(bench)))
+def test_paired_table_reports_the_mean_difference_its_std_and_wins(bench, report):
+    text = "\n".join(report.tables(_results(), _budget(bench)))
     assert "| random | 0.320 ± 0.020 |" in text
     assert "| byol | +0.030 ± 0.010 (3/3 wins, mean/std +3.0) |" in text
     assert "Upper bound (random init, all labels, 1200 steps): 0.500 ± 0.000 over 1 seed(s)." in text
 
 
-def test_detection_table_adds_map_50_95_of_the_same_runs(bench):
+def test_detection_table_adds_map_50_95_of_the_same_runs(bench, report):
     runs = [{"task": "detection", "init": init, "fraction": 0.1, "seed": seed, "steps": 1200, "metric": "map_50",
              "value": value, "map_50_95": value / 2}
             for init, values in (("random", [0.20, 0.24]), ("byol", [0.26, 0.30])) for seed, value in enumerate(values)]
     runs.append({"task": "detection", "init": "upper_bound", "fraction": 1.0, "seed": 0, "steps": 2400,
                  "metric": "map_50", "value": 0.6, "map_50_95": 0.4})
     budget = bench.Budget(finetune_steps={"detection": 1200}, fractions={"detection": [0.1]}, seeds=[0, 1])
-    text = "\n".join(bench.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
+    text = "\n".join(report.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
     head, tail = text.split("mAP@0.5:0.95")
     assert "| byol | 0.280 ± 0.028 |" in head
     assert "| random | 0.110 ± 0.014 |" in tail and "| byol | 0.140 ± 0.014 |" in tail
     assert "Upper bound (random init, all labels, 2400 steps): 0.600 ± 0.000 (map_50_95 0.400 ± 0.000) over 1 seed(s)." in text
+    paired = text.split("Paired difference to random init")[1]
+    assert "| byol | +0.060 ± 0.000 (2/2 wins" in paired.split("map_50_95 of the same pairs:")[0]
+    assert "| byol | +0.030 ± 0.000 (2/2 wins" in paired.split("map_50_95 of the same pairs:")[1]
+    assert "to the upper bound" not in text  # no 100 % column to pair it with
+
+
+def test_full_labels_are_paired_with_the_upper_bound_of_the_seeds_it_ran_on(bench, report):
+    runs = [{"task": "detection", "init": init, "fraction": 1.0, "seed": seed, "steps": 2400, "metric": "map_50",
+             "value": value, "map_50_95": value - 0.2}
+            for init, values in (("random", [0.56, 0.58, 0.57]), ("byol", [0.62, 0.63, 0.60]))
+            for seed, value in enumerate(values)]
+    runs += [{"task": "detection", "init": "upper_bound", "fraction": 1.0, "seed": seed, "steps": 4800,
+              "metric": "map_50", "value": value, "map_50_95": value - 0.1} for seed, value in ((0, 0.57), (2, 0.56))]
+    budget = bench.Budget(finetune_steps={"detection": 2400}, fractions={"detection": [1.0]}, seeds=[0, 1, 2])
+    text = "\n".join(report.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
+    upper = text.split("to the upper bound of the same seed (4800 steps), over the 2 seed(s) it ran on:")[1]
+    assert "| init | Δ map_50 | Δ map_50_95 |" in upper
+    # seeds 0 and 2: random -0.010 and +0.010, byol +0.050 and +0.040; map_50_95 0.1 lower for the runs
+    assert "| random | +0.000 ± 0.014 (1/2 wins, mean/std +0.0) | -0.100 ± 0.014 (0/2 wins" in upper
+    assert "| byol | +0.045 ± 0.007 (2/2 wins, mean/std +6.4) | -0.055 ± 0.007 (0/2 wins" in upper
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_report_states_the_threads_each_run_had(bench, tmp_path, jobs):
+def test_report_states_the_threads_each_run_had(bench, report, tmp_path, jobs):
     doc = tmp_path / "report.md"
-    bench.write_report({**_results(), "jobs": jobs}, _budget(bench), doc, quick=False, command="python x", png=[])
+    report.write_report({**_results(), "jobs": jobs}, _budget(bench), doc, quick=False, command="python x", png=[],
+                        scope=[])
     machine = next(line for line in doc.read_text().splitlines() if line.startswith("Machine: "))
     assert ("1 in each of the 2 job processes" in machine) == (jobs == 2)
 
 
-def test_pilot_table_gives_the_paired_gap_per_budget(bench):
-    text = "\n".join(bench.pilot_table(_results()))
+def test_pilot_table_gives_the_paired_gap_per_budget(report):
+    text = "\n".join(report.pilot_table(_results()))
     assert "| 250 | 0.310 ± 0.020 | -0.010 ± 0.000 |" in text
 
 
@@ -79,7 +100,7 @@ def test_finetune_steps_accepts_one_number_or_per_task_values(bench):
             bench.finetune_steps([bad], defaults, {}, parser)
 
 
-def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upper_bound(bench):
+def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upper_bound(bench, report):
     parser = bench.argparse.ArgumentParser()
     defaults = {"segmentation": 1200, "classification": 800}
     steps, by_fraction = bench.finetune_steps(["segmentation@1=2400", "600", "detection@1=9"], defaults, {}, parser)
@@ -97,9 +118,9 @@ def test_finetune_steps_per_label_fraction_win_for_that_fraction_and_set_the_upp
     assert [budget.steps("classification", f) for f in (0.1, 1.0)] == [600, 600]
     assert (budget.upper_bound_steps("segmentation"), budget.upper_bound_steps("classification")) == (4800, 1200)
     del budget.finetune_steps["classification"]  # _results() holds segmentation runs only
-    text = "\n".join(bench.tables(_results(), budget))
+    text = "\n".join(report.tables(_results(), budget))
     assert "Fine-tuning: 600 optimiser steps at 10% labels; 2400 optimiser steps at 100% labels." in text
-    text = "\n".join(bench.tables(_results(), _budget(bench)))
+    text = "\n".join(report.tables(_results(), _budget(bench)))
     assert "Fine-tuning: 600 optimiser steps at every label fraction." in text
 
 
@@ -156,7 +177,7 @@ def test_a_finished_run_of_other_steps_is_not_reused(bench, tmp_path):
         bench.finetune_run("classification", None, 0.1, 0, 600, budget, tmp_path, "cpu")
 
 
-def test_classification_table_adds_the_frozen_probes(bench):
+def test_classification_table_adds_the_frozen_probes(bench, report):
     results = {"runs": [{"task": "classification", "init": init, "fraction": 0.1, "seed": seed, "steps": 400,
                          "metric": "accuracy", "value": 0.5 + seed / 10, "majority_class": 0.2}
                         for init in ("random", "byol") for seed in range(2)], "pilot": [], "pretrain": {"byol": "x"}}
@@ -164,7 +185,7 @@ def test_classification_table_adds_the_frozen_probes(bench):
                          "steps": 0, "value": 0.4} for init in ("random", "byol") for kind in ("kNN", "linear")
                         for seed in range(2)]
     budget = bench.Budget(finetune_steps={"classification": 400}, fractions={"classification": [0.1]}, seeds=[0, 1])
-    text = "\n".join(bench.tables(results, budget))
+    text = "\n".join(report.tables(results, budget))
     assert "| byol frozen linear | 0.400 ± 0.000 |" in text
     assert "| random frozen kNN | 0.400 ± 0.000 |" in text
     assert "| byol | +0.000 ± 0.000 (0/2 wins" in text  # the paired Δ stays fine-tuned vs fine-tuned
