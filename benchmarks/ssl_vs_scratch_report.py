@@ -61,11 +61,9 @@ def _paired_to_random(rows: list[dict], inits: list[str], fractions: list[float]
     for key in keys:
         if key != "value":
             lines += ["", f"{key} of the same pairs:", ""]
-        lines += ["| init | " + " | ".join(f"Δ at {f:.0%}" for f in fractions) + " |",
-                  "|---|" + "---|" * len(fractions)]
-        for init in inits:
-            cells = [_paired_cell(by_seed(rows, init, f, key), by_seed(rows, "random", f, key)) for f in fractions]
-            lines.append(f"| {init} | " + " | ".join(cells) + " |")
+        lines += _markdown_table([f"Δ at {f:.0%}" for f in fractions], {
+            init: [_paired_cell(by_seed(rows, init, f, key), by_seed(rows, "random", f, key)) for f in fractions]
+            for init in inits})
     return lines
 
 
@@ -73,13 +71,10 @@ def _paired_to_upper_bound(rows: list[dict], inits: list[str], keys: list[str], 
                            upper: list[dict]) -> list[str]:
     """Markdown: each init at 100 % labels minus the ``upper`` bound run of the same seed, one column per ``key``."""
     lines = ["", f"Paired difference at 100 % labels to the upper bound of the same seed ({upper[0]['steps']} steps), "
-             f"over the {len(upper)} seed(s) it ran on:", "",
-             "| init | " + " | ".join(f"Δ {metric if key == 'value' else key}" for key in keys) + " |",
-             "|---|" + "---|" * len(keys)]
-    for init in inits:
-        cells = [_paired_cell(by_seed(rows, init, 1.0, key), by_seed(rows, "upper_bound", 1.0, key)) for key in keys]
-        lines.append(f"| {init} | " + " | ".join(cells) + " |")
-    return lines
+             f"over the {len(upper)} seed(s) it ran on:", ""]
+    return lines + _markdown_table([f"Δ {metric if key == 'value' else key}" for key in keys], {
+        init: [_paired_cell(by_seed(rows, init, 1.0, key), by_seed(rows, "upper_bound", 1.0, key)) for key in keys]
+        for init in inits})
 
 
 def _steps_line(budget, task: str) -> str:
@@ -95,11 +90,15 @@ def _steps_line(budget, task: str) -> str:
 
 def _mean_table(rows: list[dict], inits: list[str], fractions: list[float], key: str) -> list[str]:
     """Markdown rows: mean ± std of ``key`` per init (rows) and label fraction (columns)."""
-    lines = ["| init | " + " | ".join(f"{f:.0%} labels" for f in fractions) + " |", "|---|" + "---|" * len(fractions)]
-    for init in inits:
-        cells = [_mean_std([r.get(key) for r in rows if r["init"] == init and r["fraction"] == f]) for f in fractions]
-        lines.append(f"| {init} | " + " | ".join(cells) + " |")
-    return lines
+    return _markdown_table([f"{f:.0%} labels" for f in fractions], {
+        init: [_mean_std([r.get(key) for r in rows if r["init"] == init and r["fraction"] == f]) for f in fractions]
+        for init in inits})
+
+
+def _markdown_table(columns: list[str], cells_by_init: dict[str, list[str]]) -> list[str]:
+    """Markdown rows of a table with one row per init and the given ``columns``."""
+    return ["| init | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns),
+            *[f"| {init} | " + " | ".join(cells) + " |" for init, cells in cells_by_init.items()]]
 
 
 def by_seed(rows: list[dict], init: str, fraction: float, key: str = "value") -> dict[int, float]:
