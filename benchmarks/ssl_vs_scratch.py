@@ -79,7 +79,8 @@ class Budget:
     train_frames: int = 1000
     val_frames: int = 200
     test_frames: int = 500
-    finetune_steps: dict[str, int] = field(default_factory=lambda: {"segmentation": 1200, "detection": 1500, "classification": 800})
+    finetune_steps: dict[str, int] = field(
+        default_factory=lambda: {"segmentation": 1200, "detection": 1500, "classification": 800})
     # task -> {fraction: steps}, wins over finetune_steps. All labels converge later (random init, 100 % labels,
     # seed 0, 2-core CPU): segmentation 0.533 / 0.579 / 0.588 mIoU after 1,200 / 2,400 / 4,800 steps, detection
     # 0.541 / 0.577 mAP@0.5 after 1,200 / 2,400.
@@ -281,7 +282,8 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
         print(f"[{time.perf_counter() - started:7.0f}s] {meta['kind']} {meta.get('task', '')} {meta['init']} "
               f"f={meta['fraction']} seed={meta['seed']}: {value}", flush=True)
 
-    def queue(pool, meta: dict, task: str, weights: Path | None, fraction: float, seed: int, steps: int, folder: Path) -> None:
+    def queue(pool, meta: dict, task: str, weights: Path | None, fraction: float, seed: int, steps: int,
+          folder: Path) -> None:
         meta = {**meta, "task": task, "fraction": fraction, "seed": seed, "steps": steps}
         if folder not in by_folder:
             by_folder[folder] = pool.submit(finetune_run, task, weights, fraction, seed, steps, budget, folder, device)
@@ -304,7 +306,8 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
                       budget.upper_bound_steps(task), out / "finetune" / task / f"upper_s{seed}")
         for (method, steps), export in exports.items():
             weights = export.result()
-            print(f"[{time.perf_counter() - started:7.0f}s] pretrained {method} for {steps} steps -> {weights}", flush=True)
+            elapsed = time.perf_counter() - started
+            print(f"[{elapsed:7.0f}s] pretrained {method} for {steps} steps -> {weights}", flush=True)
             if steps == budget.pretrain_steps and method in methods:
                 runs_of(pool, method, weights)
             if method == "byol" and steps in budget.pilot_steps:
@@ -432,7 +435,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budgets: an end-to-end smoke run in minutes")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/bench or runs/bench-quick)")
     parser.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks.md",
-                        help="report to write; its plots go to the folder of the same name (default docs/benchmarks.md)")
+                        help="report to write; its plots go to the folder of the same name "
+                             "(default docs/benchmarks.md)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 2)")
@@ -450,7 +454,8 @@ def main(argv: list[str] | None = None) -> None:
                         "give the flag alone to skip the pilot)")
     parser.add_argument("--pilot-seeds", type=int, help="seeds of each pilot budget (default all)")
     parser.add_argument("--upper-bound-seeds", type=int, help="seeds of the all-labels upper bound (default all)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once; with N > 1 each run gets one torch thread (default 1)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once; with N > 1 each run gets one torch thread (default 1)")
     args = parser.parse_args(argv)
 
     budget = QUICK if args.quick else Budget()
@@ -475,7 +480,8 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or REPO / "runs" / ("bench-quick" if args.quick else "bench")
     if args.quick:
         os.environ.setdefault("DOMAINSSL_CACHE", str(out / "cache"))
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO), *(sys.argv[1:] if argv is None else argv)])
+    arguments = sys.argv[1:] if argv is None else argv
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO), *arguments])
     results = run_benchmark(budget, out, args.device, args.methods, args.jobs)
     (out / "results.json").write_text(json.dumps({"budget": asdict(budget), **results}, indent=1))
     prefix = "quick_" if args.quick else ""

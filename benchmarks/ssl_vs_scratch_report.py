@@ -156,7 +156,8 @@ def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
         if single:
             ax.set_xticks(range(len(inits)), inits, rotation=30, ha="right")
             ax.set(xlim=(-0.5, len(inits) - 0.5),
-                   xlabel=f"init ({fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"], title=task)
+                   xlabel=f"init ({fractions[0]:.0%} labels, mean ± std over seeds)", ylabel=rows[0]["metric"],
+                   title=task)
         else:
             ax.set(xscale="log", xlabel="label fraction", ylabel=rows[0]["metric"], title=task)
         below_axis_label = -0.35 if single else -0.2  # the rotated init names take more room
@@ -186,7 +187,10 @@ def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
 
 
 def machine(jobs: int) -> str:
-    """Platform, torch, device and threads; with ``jobs > 1`` the runs had one thread each (see ``ssl_vs_scratch.executor``)."""
+    """Platform, torch, device and threads.
+
+    With ``jobs > 1`` the runs had one thread each (see ``ssl_vs_scratch.executor``).
+    """
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores"
@@ -225,7 +229,9 @@ def _train_hours(runs: list[dict]) -> float:
 def write_report(results: dict, budget, doc: Path, quick: bool, command: str, png: list[Path],
                  scope: list[str]) -> None:
     """``doc``: the command, machine, wall time, ``scope`` lines, budgets, tables, pilot and ``png`` plots."""
-    title = "SSL init vs random init on the synthetic ToF world" + (" (--quick smoke run: NOT a measurement)" if quick else "")
+    title = "SSL init vs random init on the synthetic ToF world"
+    if quick:
+        title += " (--quick smoke run: NOT a measurement)"
     lines = [f"# {title}", "",
              f"Command: `{command}`", "",
              f"Machine: {machine(results['jobs'])}", "",
