@@ -249,8 +249,21 @@ def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, to
         scheduler.step()
         losses.append(float(loss.detach()))
         if (step + 1) % every == 0 or step + 1 == total_steps:
-            log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}")
+            elapsed = time.perf_counter() - start
+            left = elapsed / (step + 1) * (total_steps - step - 1)
+            log(f"  step {step + 1}/{total_steps}  loss {np.mean(losses[-every:]):.4f}  "
+                f"{_duration(elapsed)} elapsed, about {_duration(left)} left")
     return (float(np.mean(losses[-every:])) if losses else None), time.perf_counter() - start
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``7 min 05 s`` or ``1 h 02 min``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _optimiser(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, total_steps: int):

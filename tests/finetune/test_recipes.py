@@ -69,6 +69,15 @@ def test_another_seed_draws_another_label_subset(tmp_path):
     assert a["train_subset_sha1"] != b["train_subset_sha1"]
 
 
+def test_the_log_shows_each_tenth_of_the_steps_with_the_time_left(tmp_path, capsys):
+    finetune(RECIPES / "tof_classification.yaml", weights="none", steps=3, out=tmp_path, device="cpu",
+             overrides=TINY_2D)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert all(" s elapsed, about " in line for line in lines)
+    assert lines[-1].endswith("about 0 s left")
+
+
 def test_a_seed_repeats_a_detection_run_whatever_the_callers_random_state(tmp_path):
     """The detector samples anchors and RoIs while training: those draws follow --seed, not the process."""
     pytest.importorskip("pycocotools", reason="torchmetrics MeanAveragePrecision needs pycocotools")
