@@ -283,7 +283,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
               f"f={meta['fraction']} seed={meta['seed']}: {value}", flush=True)
 
     def queue(pool, meta: dict, task: str, weights: Path | None, fraction: float, seed: int, steps: int,
-          folder: Path) -> None:
+                  folder: Path) -> None:
         meta = {**meta, "task": task, "fraction": fraction, "seed": seed, "steps": steps}
         if folder not in by_folder:
             by_folder[folder] = pool.submit(finetune_run, task, weights, fraction, seed, steps, budget, folder, device)
