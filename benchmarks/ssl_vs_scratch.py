@@ -8,7 +8,8 @@ Design (issue 6, item 4):
 * Inits: random, and one export per SSL method (BYOL, SimSiam, MoCo, SimCLR) pretrained with
   ``domainssl.pretrain`` for the same number of optimiser steps.
 * Baselines in every table: random init at each label fraction; a supervised-from-scratch upper bound
-  (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps at 100 % labels);
+  (random init, all labels, ``Budget.upper_bound_factor`` x the fine-tuning steps at 100 % labels), which each
+  SSL init also gets at its budget (equal-budget runs: is the gain with all labels just faster convergence?);
   classification also has the majority class, raw-pixel kNN (labelled subset as the kNN memory), and kNN /
   linear probes on the frozen features of every init (no fine-tuning; the natural comparison at 1 % labels).
 * Label fractions (default 1 %, 10 %, 100 % for every task) x seeds (default 5). Paired comparisons: for
@@ -61,6 +62,7 @@ REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes" / "finetune"
 TASKS = {"segmentation": "tof_segmentation", "detection": "tof_detection", "classification": "tof_classification"}
 METHODS = ("byol", "simsiam", "moco", "simclr")
+EQUAL_BUDGET = report.EQUAL_BUDGET  # init-name suffix of an SSL init's all-labels run at the upper bound's steps
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Budget:
     finetune_precision: str = "bf16"
     upper_bound_factor: int = 2
     upper_bound_seeds: int = 5
+    equal_budget_seeds: int = 5
     fractions: dict[str, list[float]] = field(default_factory=lambda: {t: [0.01, 0.1, 1.0] for t in TASKS})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     num_workers: int = 4
@@ -105,7 +108,7 @@ class Budget:
 QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretrain_image_size=32, pretrain_frames=256,
                pilot_steps=[10, 20, 40], width=64, height=48, train_frames=64, val_frames=0, test_frames=32,
                finetune_steps={"segmentation": 10, "detection": 10, "classification": 10}, steps_by_fraction={},
-               upper_bound_factor=2, upper_bound_seeds=2,
+               upper_bound_factor=2, upper_bound_seeds=2, equal_budget_seeds=2,
                fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
 
@@ -296,6 +299,10 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
                 for seed in budget.seeds:
                     queue(pool, {"kind": "run", "init": init}, task, weights, fraction, seed,
                           budget.steps(task, fraction), out / "finetune" / task / f"{init}_f{fraction}_s{seed}")
+            if weights is not None and 1.0 in budget.fractions[task]:  # the upper bound's budget, for SSL inits
+                for seed in budget.seeds[: budget.equal_budget_seeds]:
+                    queue(pool, {"kind": "run", "init": f"{init}{EQUAL_BUDGET}"}, task, weights, 1.0, seed,
+                          budget.upper_bound_steps(task), out / "finetune" / task / f"{init}_upper_s{seed}")
 
     with executor(jobs) as pool:
         exports = {key: pool.submit(pretrain_export, *key, budget, out, device, num_workers) for key in pretrain_jobs}
@@ -355,7 +362,9 @@ def scope(budget: Budget, methods: list[str]) -> list[str]:
         ("pilot budgets", [s for s in full.pilot_steps if s not in budget.pilot_steps]),
         ("seeds", [s for s in full.seeds if s not in budget.seeds]),
     ) if missing]
+    at_full_labels = any(1.0 in budget.fractions[task] for task in budget.finetune_steps)
     for label, ran, wanted in (("upper bound", budget.upper_bound_seeds, True),
+                               ("SSL inits at the upper bound's budget", budget.equal_budget_seeds, at_full_labels),
                                ("pilot", budget.pilot_seeds, bool(budget.pilot_steps))):
         if wanted and ran < len(budget.seeds):
             skipped = ", ".join(map(str, budget.seeds[ran:]))
@@ -454,6 +463,8 @@ def main(argv: list[str] | None = None) -> None:
                         "give the flag alone to skip the pilot)")
     parser.add_argument("--pilot-seeds", type=int, help="seeds of each pilot budget (default all)")
     parser.add_argument("--upper-bound-seeds", type=int, help="seeds of the all-labels upper bound (default all)")
+    parser.add_argument("--equal-budget-seeds", type=int, help="seeds on which each SSL init with all labels also "
+                        "fine-tunes for the upper bound's steps (default all; 0 skips them)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once; with N > 1 each run gets one torch thread (default 1)")
     args = parser.parse_args(argv)
@@ -477,6 +488,7 @@ def main(argv: list[str] | None = None) -> None:
     budget.pilot_steps = budget.pilot_steps if args.pilot_steps is None else args.pilot_steps
     budget.pilot_seeds = args.pilot_seeds if args.pilot_seeds is not None else len(budget.seeds)
     budget.upper_bound_seeds = args.upper_bound_seeds if args.upper_bound_seeds is not None else len(budget.seeds)
+    budget.equal_budget_seeds = args.equal_budget_seeds if args.equal_budget_seeds is not None else len(budget.seeds)
     out = args.out or REPO / "runs" / ("bench-quick" if args.quick else "bench")
     if args.quick:
         os.environ.setdefault("DOMAINSSL_CACHE", str(out / "cache"))

@@ -3,6 +3,7 @@
 ``results`` is what ``ssl_vs_scratch.run_benchmark`` returns: ``{"runs": [row, ...], "pilot": [...], "pretrain":
 {method: export}, "jobs": N, "seconds": S}``, one row per run with ``task``, ``init``, ``fraction``, ``seed``,
 ``steps``, ``metric`` and its ``value`` (detection rows add ``map_50_95``). ``budget`` is its ``Budget``.
+An SSL init's all-labels runs at the upper bound's steps have the init name ``<method>`` + ``EQUAL_BUDGET``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
+EQUAL_BUDGET = "_equal_budget"
 
 
 def tables(results: dict, budget) -> list[str]:
@@ -43,14 +46,23 @@ def tables(results: dict, budget) -> list[str]:
                       *_mean_table(rows, inits, fractions, "map_50_95")]
         upper = [r for r in rows if r["init"] == "upper_bound"]
         if upper:
-            map_50_95 = f" (map_50_95 {_mean_std([r['map_50_95'] for r in upper])})" if task == "detection" else ""
-            lines += ["", f"Upper bound (random init, all labels, {upper[0]['steps']} steps): "
-                      f"{_mean_std([r['value'] for r in upper])}{map_50_95} over {len(upper)} seed(s)."]
+            lines += ["", _summary("Upper bound", upper, "random init, all labels, ")]
+            for init in results["pretrain"]:
+                equal = [r for r in rows if r["init"] == init + EQUAL_BUDGET]
+                if equal:
+                    lines += ["", _summary(f"{init} with all labels at the upper bound's budget", equal)]
         lines += _paired_to_random(rows, list(results["pretrain"]), fractions, keys, len(budget.seeds))
         if upper and 1.0 in fractions:
             lines += _paired_to_upper_bound(rows, ["random", *results["pretrain"]], keys, metric, upper)
         lines.append("")
     return lines
+
+
+def _summary(label: str, runs: list[dict], detail: str = "") -> str:
+    """One line: ``label``, the runs' steps, mean ± std of their headline (and mAP@0.5:0.95) and the seed count."""
+    map_50_95 = f" (map_50_95 {_mean_std([r['map_50_95'] for r in runs])})" if "map_50_95" in runs[0] else ""
+    return (f"{label} ({detail}{runs[0]['steps']} steps): {_mean_std([r['value'] for r in runs])}{map_50_95} "
+            f"over {len(runs)} seed(s).")
 
 
 def _paired_to_random(rows: list[dict], inits: list[str], fractions: list[float], keys: list[str],
@@ -69,12 +81,19 @@ def _paired_to_random(rows: list[dict], inits: list[str], fractions: list[float]
 
 def _paired_to_upper_bound(rows: list[dict], inits: list[str], keys: list[str], metric: str,
                            upper: list[dict]) -> list[str]:
-    """Markdown: each init at 100 % labels minus the ``upper`` bound run of the same seed, one column per ``key``."""
-    lines = ["", f"Paired difference at 100 % labels to the upper bound of the same seed ({upper[0]['steps']} steps), "
-             f"over the {len(upper)} seed(s) it ran on:", ""]
+    """Markdown: each init at 100 % labels minus the ``upper`` bound run of the same seed, one column per ``key``;
+    an SSL init's runs at the upper bound's budget (``EQUAL_BUDGET``) follow its own row."""
+    steps = upper[0]["steps"]
+    names = {name: label for init in inits
+             for name, label in ((init, init), (init + EQUAL_BUDGET, f"{init}, {steps} steps"))
+             if any(r["init"] == name for r in rows)}
+    equal = (f"; rows \"INIT, {steps} steps\" fine-tune that init for as long (equal budgets)"
+             if any(name.endswith(EQUAL_BUDGET) for name in names) else "")
+    lines = ["", f"Paired difference at 100 % labels to the upper bound of the same seed ({steps} steps), "
+             f"over the {len(upper)} seed(s) it ran on{equal}:", ""]
     return lines + _markdown_table([f"Δ {metric if key == 'value' else key}" for key in keys], {
-        init: [_paired_cell(by_seed(rows, init, 1.0, key), by_seed(rows, "upper_bound", 1.0, key)) for key in keys]
-        for init in inits})
+        label: [_paired_cell(by_seed(rows, name, 1.0, key), by_seed(rows, "upper_bound", 1.0, key)) for key in keys]
+        for name, label in names.items()})
 
 
 def _steps_line(budget, task: str) -> str:

@@ -60,6 +60,21 @@ def test_full_labels_are_paired_with_the_upper_bound_of_the_seeds_it_ran_on(benc
     assert "| byol | +0.045 ± 0.007 (2/2 wins, mean/std +6.4) | -0.055 ± 0.007 (0/2 wins" in upper
 
 
+def test_ssl_inits_at_the_upper_bounds_budget_are_paired_with_it(bench, report):
+    runs = [{"task": "segmentation", "init": init, "fraction": 1.0, "seed": seed, "steps": steps, "metric": "miou",
+             "value": value}
+            for init, steps, values in (("random", 2400, [0.58, 0.59]), ("byol", 2400, [0.60, 0.61]),
+                                        ("upper_bound", 4800, [0.59, 0.60]), ("byol_equal_budget", 4800, [0.61, 0.63]))
+            for seed, value in enumerate(values)]
+    budget = bench.Budget(finetune_steps={"segmentation": 2400}, fractions={"segmentation": [1.0]}, seeds=[0, 1])
+    text = "\n".join(report.tables({"runs": runs, "pretrain": {"byol": "x/export"}}, budget))
+    assert "byol with all labels at the upper bound's budget (4800 steps): 0.620 ± 0.014 over 2 seed(s)." in text
+    upper = text.split('rows "INIT, 4800 steps" fine-tune that init for as long (equal budgets):')[1]
+    assert "| byol | +0.010 ± 0.000 (2/2 wins" in upper
+    assert "| byol, 4800 steps | +0.025 ± 0.007 (2/2 wins, mean/std +3.5) |" in upper
+    assert "byol_equal_budget" not in text.split("Paired difference to random init")[0]  # not a row of the means
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_report_states_the_threads_each_run_had(bench, report, tmp_path, jobs):
     doc = tmp_path / "report.md"
@@ -83,6 +98,10 @@ def test_scope_names_what_a_narrowed_run_left_out(bench):
     assert "seeds: 3, 4" in text
     assert "upper bound on seeds 1, 2 (run on 1 of 3 seeds)" in text
     assert "pilot on seeds" not in text  # the pilot ran on all 3 seeds
+    assert "upper bound's budget" not in text  # no 100 % labels, so no equal-budget runs were due
+    at_full_labels = bench.Budget(fractions={t: [1.0] for t in bench.TASKS}, equal_budget_seeds=2)
+    assert "- SSL inits at the upper bound's budget on seeds 2, 3, 4 (run on 2 of 5 seeds)" in bench.scope(
+        at_full_labels, list(bench.METHODS))
     full = bench.Budget()
     assert bench.scope(full, list(bench.METHODS)) == ["Scope: the full design.", ""]
 
@@ -147,7 +166,8 @@ def test_benchmark_queues_each_label_fraction_with_its_own_budget(bench, tmp_pat
                           fractions={"segmentation": [0.1, 1.0]}, seeds=[0], pilot_steps=[100], upper_bound_seeds=1)
     bench.run_benchmark(budget, tmp_path, "cpu", ["byol"])
     assert sorted(calls) == [("byol100_f0.1_s0", 600), ("byol_f0.1_s0", 600), ("byol_f1.0_s0", 2400),
-                             ("random_f0.1_s0", 600), ("random_f1.0_s0", 2400), ("upper_s0", 4800)]
+                             ("byol_upper_s0", 4800), ("random_f0.1_s0", 600), ("random_f1.0_s0", 2400),
+                             ("upper_s0", 4800)]
 
 
 def test_a_per_fraction_budget_for_a_fraction_that_is_not_run_is_an_error(bench, capsys):
