@@ -164,6 +164,11 @@ def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
             x = [i] if single else fractions
             ax.errorbar(x, [np.mean(v) for v in values], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
                         marker="o", capsize=3, label=init, color=f"C{i}")
+            equal = [r["value"] for r in rows if r["init"] == init + EQUAL_BUDGET]
+            if equal:  # hollow square: the same init with all labels, fine-tuned as long as the upper bound
+                ax.errorbar([i + 0.2] if single else [1.0], [np.mean(equal)], yerr=[np.std(equal, ddof=1)
+                            if len(equal) > 1 else 0], marker="s", mfc="none", capsize=3, color=f"C{i}",
+                            label=f"{init}, upper bound's steps")
             probe = [[r["value"] for r in rows if r["init"] == f"{init} frozen linear" and r["fraction"] == f]
                      for f in fractions]
             if all(probe) and not single:  # the frozen linear probe of the same init, dashed in its colour
