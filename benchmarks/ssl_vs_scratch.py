@@ -18,7 +18,9 @@ Design (issue 6, item 4):
 * Pilot: BYOL at several pretraining budgets (default 500, 2,000, 8,000 steps), segmentation mIoU at
   10 % labels, plotted as PNG.
 * Output: ``docs/benchmarks.md`` (tables, exact command, budgets, machine; written by
-  ``ssl_vs_scratch_report.py``), PNG plots in the folder of the same name, and ``OUT/results.json``.
+  ``ssl_vs_scratch_report.py``); PNG plots and ``results.json`` (every run's values, the budget, command and
+  machine) in the folder of the same name, and a copy in ``OUT``. ``--from-results`` writes a report again
+  from such a file without running anything.
   Finished runs (``metrics.json`` present) are reused, so a long run can resume; a finished run of other
   steps or another backbone stops the benchmark instead.
 
@@ -32,7 +34,7 @@ fine-tuning runs at once, one torch thread each: on the 2-core dev CPU a segment
 work per second than one two-thread job, and the view generation of pretraining runs in parallel too.
 
 Usage:
-    python benchmarks/ssl_vs_scratch.py --quick
+    python benchmarks/ssl_vs_scratch.py --quick                                 # report: runs/bench-quick/benchmarks.md
     python benchmarks/ssl_vs_scratch.py --out runs/bench --device cuda          # the full design
     # what fits 2 CPU cores (docs/benchmarks.md gives the exact command of the measured run):
     python benchmarks/ssl_vs_scratch.py --fractions 0.1 classification=0.01,0.1,1 --pretrain-steps 1000 \\
@@ -51,7 +53,7 @@ import shlex
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -443,9 +445,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: an end-to-end smoke run in minutes")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/bench or runs/bench-quick)")
-    parser.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks.md",
-                        help="report to write; its plots go to the folder of the same name "
-                             "(default docs/benchmarks.md)")
+    parser.add_argument("--doc", type=Path, help="report to write; its plots and results.json go to the folder of the "
+                        "same name (default docs/benchmarks.md; with --quick OUT/benchmarks.md)")
+    parser.add_argument("--from-results", type=Path, metavar="RESULTS_JSON",
+                        help="run nothing: write the report again from the results.json of an earlier run (default "
+                             "--doc: the report beside the file's folder, e.g. docs/benchmarks/byol_2000/results.json "
+                             "-> docs/benchmarks/byol_2000.md)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 2)")
@@ -468,8 +473,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once; with N > 1 each run gets one torch thread (default 1)")
     args = parser.parse_args(argv)
+    if args.from_results:
+        results = load_results(args.from_results, parser)
+        publish(results, budget_from_json(results["budget"]), args.doc or args.from_results.parent.with_suffix(".md"))
+        return
 
-    budget = QUICK if args.quick else Budget()
+    budget = replace(QUICK) if args.quick else Budget()  # a copy: main sets its fields
     if args.seeds:
         budget.seeds = list(range(args.seeds))
     if args.backbone:
@@ -495,12 +504,44 @@ def main(argv: list[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else argv
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO), *arguments])
     results = run_benchmark(budget, out, args.device, args.methods, args.jobs)
-    (out / "results.json").write_text(json.dumps({"budget": asdict(budget), **results}, indent=1))
-    prefix = "quick_" if args.quick else ""
-    png = report.plots(results, budget, args.doc.with_suffix(""), prefix)  # docs/benchmarks.md -> docs/benchmarks/*.png
-    report.write_report(results, budget, args.doc, args.quick, command, png, scope(budget, list(results["pretrain"])))
+    results.update(command=command, machine=report.machine(args.jobs), quick=args.quick, budget=asdict(budget))
+    doc = args.doc or (out / "benchmarks.md" if args.quick else REPO / "docs" / "benchmarks.md")
+    publish(results, budget, doc, out)
+
+
+def publish(results: dict, budget: Budget, doc: Path, out: Path | None = None) -> None:
+    """``doc``, and beside it (``docs/benchmarks.md`` -> ``docs/benchmarks/``) the PNG plots and ``results.json``;
+    a copy of ``results.json`` in the run folder ``out`` too."""
+    folder = doc.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / report.RESULTS] + ([out / report.RESULTS] if out else [])
+    for path in written:
+        path.write_text(json.dumps(results, indent=1))
+    png = report.plots(results, budget, folder)
+    report.write_report(results, budget, doc, png, scope(budget, list(results["pretrain"])))
     print("\n".join(report.tables(results, budget)))
-    print(f"wrote {args.doc}, {', '.join(map(str, png))} and {out / 'results.json'}")
+    print(f"wrote {doc}, {', '.join(map(str, png + written))}")
+
+
+def load_results(path: Path, parser: argparse.ArgumentParser) -> dict:
+    """The ``results.json`` that ``publish`` wrote; a parser error naming what is missing otherwise."""
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        parser.error(f"--from-results {path}: {error}")
+    missing = [k for k in ("runs", "pilot", "pretrain", "jobs", "seconds", "budget", "command", "machine", "quick")
+               if k not in results]
+    if missing:
+        parser.error(f"--from-results {path}: no {', '.join(missing)} in it (an older ssl_vs_scratch.py wrote only "
+                     "the runs to OUT/results.json); add these keys, or rerun the benchmark to write a complete one")
+    return results
+
+
+def budget_from_json(values: dict) -> Budget:
+    """The ``Budget`` that ``asdict`` wrote to JSON (which turned the label fractions of ``steps_by_fraction`` into
+    strings)."""
+    by_fraction = {task: {float(f): n for f, n in steps.items()} for task, steps in values["steps_by_fraction"].items()}
+    return Budget(**{**values, "steps_by_fraction": by_fraction})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 ``results`` is what ``ssl_vs_scratch.run_benchmark`` returns: ``{"runs": [row, ...], "pilot": [...], "pretrain":
 {method: export}, "jobs": N, "seconds": S}``, one row per run with ``task``, ``init``, ``fraction``, ``seed``,
 ``steps``, ``metric`` and its ``value`` (detection rows add ``map_50_95``). ``budget`` is its ``Budget``.
+``ssl_vs_scratch.main`` adds ``command``, ``machine`` (see ``machine``), ``quick`` and ``budget`` to it and saves it all
+to the ``results.json`` beside the report, so the report can be written again without running anything.
 An SSL init's all-labels runs at the upper bound's steps have the init name ``<method>`` + ``EQUAL_BUDGET``.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 EQUAL_BUDGET = "_equal_budget"
+RESULTS = "results.json"  # every run's values, in the folder of the report's plots
 
 
 def tables(results: dict, budget) -> list[str]:
@@ -143,7 +146,7 @@ def _mean_std(values: list[float], signed: bool = False) -> str:
     return f"{mean:+.3f} ± {std:.3f}" if signed else f"{mean:.3f} ± {std:.3f}"
 
 
-def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
+def plots(results: dict, budget, folder: Path) -> list[Path]:
     """PNG plots: headline vs label fraction per task, and the BYOL pretraining-budget pilot."""
     import matplotlib
 
@@ -187,7 +190,7 @@ def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
         below_axis_label = -0.35 if single else -0.2  # the rotated init names take more room
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, below_axis_label), ncol=3)
     fig.tight_layout()
-    paths.append(folder / f"{prefix}label_fractions.png")
+    paths.append(folder / "label_fractions.png")
     fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
     plt.close(fig)
     if not results["pilot"]:
@@ -204,7 +207,7 @@ def plots(results: dict, budget, folder: Path, prefix: str) -> list[Path]:
     ax.minorticks_off()
     ax.legend(fontsize=8)
     fig.tight_layout()
-    paths.append(folder / f"{prefix}byol_budget_pilot.png")
+    paths.append(folder / "byol_budget_pilot.png")
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
@@ -246,21 +249,34 @@ def pilot_table(results: dict) -> list[str]:
     return lines + [""]
 
 
+def _from_repo(path: Path) -> str:
+    """``path`` relative to the repository root when inside it (as the commands in the report run), else absolute."""
+    path, repo = path.resolve(), Path(__file__).resolve().parents[1]
+    return str(path.relative_to(repo) if path.is_relative_to(repo) else path)
+
+
 def _train_hours(runs: list[dict]) -> float:
     return sum(r.get("train_seconds") or 0.0 for r in runs) / 3600
 
 
-def write_report(results: dict, budget, doc: Path, quick: bool, command: str, png: list[Path],
-                 scope: list[str]) -> None:
-    """``doc``: the command, machine, wall time, ``scope`` lines, budgets, tables, pilot and ``png`` plots."""
+def write_report(results: dict, budget, doc: Path, png: list[Path], scope: list[str]) -> None:
+    """``doc``: the command, machine, wall time, ``scope`` lines, budgets, tables, pilot and ``png`` plots.
+
+    ``results`` carries ``command``, ``machine`` and ``quick`` besides the runs (see the module docstring).
+    """
     title = "SSL init vs random init on the synthetic ToF world"
-    if quick:
+    if results["quick"]:
         title += " (--quick smoke run: NOT a measurement)"
+    per_run = doc.with_suffix("") / RESULTS
+    link = os.path.relpath(per_run, doc.parent)
     lines = [f"# {title}", "",
-             f"Command: `{command}`", "",
-             f"Machine: {machine(results['jobs'])}", "",
+             f"Command: `{results['command']}`", "",
+             f"Machine: {results['machine']}", "",
              f"Wall time: {results['seconds']:.0f} s (runs reused from an earlier invocation count as 0); "
              f"fine-tuning loops of the tables: {_train_hours(results['runs']):.1f} h of training time in all", "",
+             f"Every run's values: [{link}]({link}); "
+             f"`python benchmarks/ssl_vs_scratch.py --from-results {_from_repo(per_run)}` writes this report again "
+             "from them.", "",
              *scope,
              "Budgets (optimiser steps):", "", "```json", json.dumps(asdict(budget), indent=1), "```", "",
              *tables(results, budget),

@@ -76,12 +76,53 @@ def test_ssl_inits_at_the_upper_bounds_budget_are_paired_with_it(bench, report):
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_report_states_the_threads_each_run_had(bench, report, tmp_path, jobs):
-    doc = tmp_path / "report.md"
-    report.write_report({**_results(), "jobs": jobs}, _budget(bench), doc, quick=False, command="python x", png=[],
-                        scope=[])
-    machine = next(line for line in doc.read_text().splitlines() if line.startswith("Machine: "))
-    assert ("1 in each of the 2 job processes" in machine) == (jobs == 2)
+def test_machine_states_the_threads_each_run_had(report, jobs):
+    assert ("1 in each of the 2 job processes" in report.machine(jobs)) == (jobs == 2)
+
+
+def _published(bench, tmp_path, **results):
+    """``_results`` with what ``main`` adds, published to ``tmp_path/report.md``."""
+    budget = _budget(bench)
+    budget.steps_by_fraction = {"segmentation": {1.0: 1200}}  # float keys: JSON turns them into strings
+    results = {**_results(), "command": "python x", "machine": "CPU", "quick": False, "budget": bench.asdict(budget),
+               **results}
+    bench.publish(results, budget, tmp_path / "report.md", tmp_path / "run")
+    return tmp_path / "report.md"
+
+
+def test_the_report_is_written_again_from_the_results_json_beside_it(bench, tmp_path):
+    (tmp_path / "run").mkdir()
+    doc = _published(bench, tmp_path)
+    saved = tmp_path / "report" / "results.json"
+    assert saved.read_text() == (tmp_path / "run" / "results.json").read_text()
+    assert "[report/results.json](report/results.json)" in doc.read_text()
+    first = doc.read_text()
+    doc.unlink()
+    bench.main(["--from-results", str(saved)])  # default --doc: the report beside the file's folder
+    assert doc.read_text() == first
+    assert "+0.030 ± 0.010 (3/3 wins" in first and "Command: `python x`" in first
+
+
+def test_budget_survives_its_json_round_trip(bench):
+    budget = bench.Budget()
+    assert bench.budget_from_json(bench.json.loads(bench.json.dumps(bench.asdict(budget)))) == budget
+
+
+def test_results_without_the_command_are_refused_with_the_keys_to_add(bench, tmp_path, capsys):
+    old = tmp_path / "results.json"
+    old.write_text(bench.json.dumps({**_results(), "budget": bench.asdict(_budget(bench))}))
+    with pytest.raises(SystemExit):
+        bench.main(["--from-results", str(old)])
+    assert "no command, machine, quick in it" in capsys.readouterr().err
+
+
+def test_quick_writes_its_report_to_the_run_folder_not_docs(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "run_benchmark", lambda *args: _results())
+    bench.main(["--quick", "--tasks", "segmentation", "--fractions", "0.1", "--out", str(tmp_path)])
+    assert (tmp_path / "benchmarks.md").read_text().startswith(
+        "# SSL init vs random init on the synthetic ToF world (--quick smoke run: NOT a measurement)")
+    assert (tmp_path / "benchmarks" / "results.json").exists()
+    assert bench.QUICK.fractions["segmentation"] == [0.1, 1.0]  # the module's quick budget is left as it was
 
 
 def test_pilot_table_gives_the_paired_gap_per_budget(report):
