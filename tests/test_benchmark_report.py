@@ -80,19 +80,13 @@ def test_machine_states_the_threads_each_run_had(report, jobs):
     assert ("1 in each of the 2 job processes" in report.machine(jobs)) == (jobs == 2)
 
 
-def _published(bench, tmp_path, **results):
-    """``_results`` with what ``main`` adds, published to ``tmp_path/report.md``."""
+def test_the_report_is_written_again_from_the_results_json_beside_it(bench, tmp_path):
     budget = _budget(bench)
     budget.steps_by_fraction = {"segmentation": {1.0: 1200}}  # float keys: JSON turns them into strings
-    results = {**_results(), "command": "python x", "machine": "CPU", "quick": False, "budget": bench.asdict(budget),
-               **results}
-    bench.publish(results, budget, tmp_path / "report.md", tmp_path / "run")
-    return tmp_path / "report.md"
-
-
-def test_the_report_is_written_again_from_the_results_json_beside_it(bench, tmp_path):
+    results = {**_results(), "command": "python x", "machine": "CPU", "quick": False, "budget": bench.asdict(budget)}
     (tmp_path / "run").mkdir()
-    doc = _published(bench, tmp_path)
+    doc = tmp_path / "report.md"
+    bench.publish(results, budget, doc, tmp_path / "run")
     saved = tmp_path / "report" / "results.json"
     assert saved.read_text() == (tmp_path / "run" / "results.json").read_text()
     assert "[report/results.json](report/results.json)" in doc.read_text()
