@@ -114,20 +114,46 @@ QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretr
                fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
 
+#: Pretraining settings a reused run may differ in: fitted from the data, or where and how it ran.
+RUN_ONLY_SETTINGS = ("modality.mean", "modality.std", "train.out", "train.device", "data.num_workers")
+
+
 def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: str, num_workers: int) -> Path:
-    """The export of one SSL pretraining run (reused when it already exists)."""
+    """The export of one SSL pretraining run (reused when it exists and was trained with today's settings)."""
     import domainssl
 
     run_dir = out / "pretrain" / f"{method}_{steps}"
+    overrides = {"modality.name": "tof", "method.name": method, "model.backbone": budget.backbone,
+                 "data.image_size": budget.pretrain_image_size, "data.synthetic_frames": budget.pretrain_frames,
+                 "data.num_workers": num_workers, "train.batch_size": budget.pretrain_batch, "train.steps": steps,
+                 "train.out": str(run_dir), "train.evaluate": False, "train.device": device}
     if (run_dir / "export" / "config.json").is_file():
+        changed = changed_settings(run_dir / "config.yaml", overrides)
+        if changed:
+            raise RuntimeError(f"{run_dir} was pretrained with other settings than this benchmark asks for "
+                               f"({'; '.join(changed)}), e.g. before a default changed: pass another --out")
         return run_dir / "export"
-    result = domainssl.pretrain(
-        modality__name="tof", method__name=method, model__backbone=budget.backbone,
-        data__image_size=budget.pretrain_image_size, data__synthetic_frames=budget.pretrain_frames,
-        data__num_workers=num_workers, train__batch_size=budget.pretrain_batch, train__steps=steps,
-        train__out=str(run_dir), train__evaluate=False, train__device=device, progress=False,
-    )
+    result = domainssl.pretrain(progress=False, **{key.replace(".", "__"): value for key, value in overrides.items()})
     return result.export_dir
+
+
+def changed_settings(saved: Path, overrides: dict) -> list[str]:
+    """``"key: saved -> asked"`` for each setting of the run config ``saved`` that differs from the config
+    ``overrides`` resolve to today (optimiser defaults included), ignoring ``RUN_ONLY_SETTINGS``."""
+    import yaml
+
+    from domainssl.api import make_config
+    from domainssl.methods import get_method_class
+    from domainssl.train.optim import resolve_optim
+
+    config = make_config(overrides=overrides)
+    asked = config.to_dict()
+    asked["optim"].update(asdict(resolve_optim(config.optim, get_method_class(config.method.name),
+                                               config.train.batch_size)))
+    stored = yaml.safe_load(saved.read_text())
+    return [f"{section}.{key}: {stored.get(section, {}).get(key)!r} -> {value!r}"
+            for section, values in asked.items() for key, value in values.items()
+            if f"{section}.{key}" not in RUN_ONLY_SETTINGS and stored.get(section, {}).get(key) != value]
 
 
 def finetune_run(task: str, weights: Path | None, fraction: float, seed: int, steps: int, budget: Budget,

@@ -1,0 +1,43 @@
+"""The benchmark reuses a finished pretraining run only when it was trained with the settings it asks for."""
+
+import dataclasses
+
+import pytest
+
+from domainssl.api import make_config
+
+OVERRIDES = {"modality.name": "tof", "method.name": "moco", "train.batch_size": 128, "train.steps": 20,
+             "train.out": "runs/a"}
+
+
+def _saved_run(tmp_path, **optim):
+    """``config.yaml`` as the training loop writes it: the optimiser resolved, or as given in ``optim``."""
+    config = make_config(overrides=OVERRIDES)
+    config = dataclasses.replace(config, optim=dataclasses.replace(
+        config.optim, **({"name": "sgd", "lr": 0.015, "weight_decay": 1e-4} | optim)))
+    path = tmp_path / "config.yaml"
+    config.save(path)
+    return path
+
+
+def test_a_run_with_todays_settings_is_reused_wherever_it_ran(bench, tmp_path):
+    saved = _saved_run(tmp_path)
+    assert bench.changed_settings(saved, {**OVERRIDES, "train.out": "elsewhere", "train.device": "cpu"}) == []
+
+
+def test_a_run_from_before_a_default_changed_is_named_with_both_values(bench, tmp_path):
+    saved = _saved_run(tmp_path, name="adamw", lr=1e-3, weight_decay=0.05)
+    assert bench.changed_settings(saved, OVERRIDES) == [
+        "optim.name: 'adamw' -> 'sgd'", "optim.lr: 0.001 -> 0.015", "optim.weight_decay: 0.05 -> 0.0001"]
+    assert bench.changed_settings(saved, {**OVERRIDES, "method.momentum": 0.999})[0] == "method.momentum: 0.99 -> 0.999"
+
+
+def test_pretrain_export_refuses_a_stale_run(bench, tmp_path):
+    run_dir = tmp_path / "pretrain" / "moco_20"
+    (run_dir / "export").mkdir(parents=True)
+    (run_dir / "export" / "config.json").write_text("{}")
+    config = make_config(overrides={**OVERRIDES, "model.backbone": "resnet10t", "data.image_size": 32})
+    config.save(run_dir / "config.yaml")  # optim left at "auto": not what the loop would have run
+    budget = bench.Budget(backbone="resnet10t", pretrain_image_size=32)
+    with pytest.raises(RuntimeError, match="moco_20 was pretrained with other settings.*optim.name: 'auto' -> 'sgd'"):
+        bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0)
