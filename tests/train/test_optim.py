@@ -1,0 +1,22 @@
+"""Optimiser defaults: the method's own base lr scaled by batch / 256, a generic one for another optimiser."""
+
+import pytest
+
+from domainssl.config import OptimConfig
+from domainssl.methods import get_method_class
+from domainssl.train.optim import resolve_optim
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("byol", ("adamw", 1e-3, 0.05)), ("simclr", ("lars", 0.15, 1e-6)), ("moco", ("sgd", 0.015, 1e-4))])
+def test_auto_takes_the_methods_optimiser_and_scales_its_lr_by_batch_over_256(method, expected):
+    settings = resolve_optim(OptimConfig(), get_method_class(method), batch_size=128)
+    assert (settings.name, settings.weight_decay) == (expected[0], expected[2])
+    assert settings.lr == pytest.approx(expected[1])
+
+
+def test_another_optimiser_gets_its_familys_base_lr_and_an_explicit_lr_wins():
+    byol = get_method_class("byol")
+    assert resolve_optim(OptimConfig(name="sgd"), byol, batch_size=512).lr == pytest.approx(0.1)
+    explicit = resolve_optim(OptimConfig(name="sgd", lr=0.3, weight_decay=0.0), byol, batch_size=512)
+    assert (explicit.lr, explicit.weight_decay) == (0.3, 0.0)
