@@ -364,8 +364,20 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     pretrained = {m: str(exports[(m, budget.pretrain_steps)].result()) for m in methods}
     if "classification" in budget.finetune_steps:
         runs += raw_pixel_knn(budget) + frozen_probes(pretrained, budget)
-    return {"runs": runs, "pilot": pilot, "pretrain": pretrained, "jobs": jobs,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {"runs": runs, "pilot": pilot, "pretrain": pretrained, "pretrain_optim": pretrain_optimisers(pretrained),
+            "jobs": jobs, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def pretrain_optimisers(exports: dict[str, str]) -> dict[str, dict]:
+    """Method -> the optimiser its pretraining run resolved (``name``, ``lr``, ``weight_decay`` from its
+    ``config.yaml``), so a report stays readable after a default changes."""
+    import yaml
+
+    optimisers = {}
+    for method, export in exports.items():
+        optim = yaml.safe_load((Path(export).parent / "config.yaml").read_text())["optim"]
+        optimisers[method] = {key: optim[key] for key in ("name", "lr", "weight_decay")}
+    return optimisers
 
 
 def _row(task: str, init: str, fraction: float, seed: int, steps: int, metrics: dict) -> dict:

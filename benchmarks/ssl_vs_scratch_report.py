@@ -1,7 +1,8 @@
 """The report of ``ssl_vs_scratch.py``: Markdown tables with paired differences, PNG plots and the report file.
 
 ``results`` is what ``ssl_vs_scratch.run_benchmark`` returns: ``{"runs": [row, ...], "pilot": [...], "pretrain":
-{method: export}, "jobs": N, "seconds": S}``, one row per run with ``task``, ``init``, ``fraction``, ``seed``,
+{method: export}, "pretrain_optim": {method: {"name", "lr", "weight_decay"}}, "jobs": N, "seconds": S}`` (results
+from before ``pretrain_optim`` was recorded lack it), one row per run with ``task``, ``init``, ``fraction``, ``seed``,
 ``steps``, ``metric`` and its ``value`` (detection rows add ``map_50_95``). ``budget`` is its ``Budget``.
 ``ssl_vs_scratch.main`` adds ``command``, ``machine`` (see ``machine``), ``quick`` and ``budget`` to it and saves it all
 to the ``results.json`` beside the report, so the report can be written again without running anything.
@@ -259,6 +260,16 @@ def _train_hours(runs: list[dict]) -> float:
     return sum(r.get("train_seconds") or 0.0 for r in runs) / 3600
 
 
+def optimiser_lines(results: dict) -> list[str]:
+    """The pretraining optimiser of each method (results written before it was recorded have none)."""
+    optimisers = results.get("pretrain_optim")
+    if not optimisers:
+        return []
+    described = [f"{method} {o['name']} (lr {o['lr']:g}, weight decay {o['weight_decay']:g})"
+                 for method, o in optimisers.items()]
+    return [f"Pretraining optimisers: {'; '.join(described)}.", ""]
+
+
 def write_report(results: dict, budget, doc: Path, png: list[Path], scope: list[str]) -> None:
     """``doc``: the command, machine, wall time, ``scope`` lines, budgets, tables, pilot and ``png`` plots.
 
@@ -278,6 +289,7 @@ def write_report(results: dict, budget, doc: Path, png: list[Path], scope: list[
              f"`python benchmarks/ssl_vs_scratch.py --from-results {_from_repo(per_run)}` writes this report again "
              "from them.", "",
              *scope,
+             *optimiser_lines(results),
              "Budgets (optimiser steps):", "", "```json", json.dumps(asdict(budget), indent=1), "```", "",
              *tables(results, budget),
              *(pilot_table(results) if results["pilot"] else []),

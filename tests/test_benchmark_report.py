@@ -197,6 +197,7 @@ def test_benchmark_queues_each_label_fraction_with_its_own_budget(bench, tmp_pat
 
     monkeypatch.setattr(bench, "finetune_run", fake_finetune_run)
     monkeypatch.setattr(bench, "pretrain_export", lambda method, steps, *rest: tmp_path / f"{method}_{steps}")
+    monkeypatch.setattr(bench, "pretrain_optimisers", lambda exports: {})  # no run folders behind the fake exports
     budget = bench.Budget(finetune_steps={"segmentation": 600}, steps_by_fraction={"segmentation": {1.0: 2400}},
                           fractions={"segmentation": [0.1, 1.0]}, seeds=[0], pilot_steps=[100], upper_bound_seeds=1)
     bench.run_benchmark(budget, tmp_path, "cpu", ["byol"])
@@ -244,3 +245,12 @@ def test_classification_table_adds_the_frozen_probes(bench, report):
     assert "| byol frozen linear | 0.400 ± 0.000 |" in text
     assert "| random frozen kNN | 0.400 ± 0.000 |" in text
     assert "| byol | +0.000 ± 0.000 (0/2 wins" in text  # the paired Δ stays fine-tuned vs fine-tuned
+
+
+def test_report_names_each_methods_pretraining_optimiser_when_recorded(report):
+    optimisers = {"byol": {"name": "adamw", "lr": 0.001, "weight_decay": 0.05},
+                  "simsiam": {"name": "sgd", "lr": 0.025, "weight_decay": 0.0001}}
+    assert report.optimiser_lines({"pretrain_optim": optimisers}) == [
+        "Pretraining optimisers: byol adamw (lr 0.001, weight decay 0.05); simsiam sgd (lr 0.025, weight decay 0.0001).",
+        ""]
+    assert report.optimiser_lines({}) == []  # results.json written before the optimisers were recorded

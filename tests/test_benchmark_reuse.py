@@ -41,3 +41,10 @@ def test_pretrain_export_refuses_a_stale_run(bench, tmp_path):
     budget = bench.Budget(backbone="resnet10t", pretrain_image_size=32)
     with pytest.raises(RuntimeError, match="moco_20 was pretrained with other settings.*optim.name: 'auto' -> 'sgd'"):
         bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0)
+
+
+def test_the_optimiser_each_run_resolved_is_read_from_its_config(bench, tmp_path):
+    (tmp_path / "export").mkdir()
+    _saved_run(tmp_path, name="adamw", lr=1e-3, weight_decay=0.05)
+    assert bench.pretrain_optimisers({"moco": str(tmp_path / "export")}) == {
+        "moco": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05}}
