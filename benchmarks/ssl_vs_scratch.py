@@ -143,13 +143,9 @@ def changed_settings(saved: Path, overrides: dict) -> list[str]:
     import yaml
 
     from domainssl.api import make_config
-    from domainssl.methods import get_method_class
-    from domainssl.train.optim import resolve_optim
+    from domainssl.train.optim import with_resolved_optim
 
-    config = make_config(overrides=overrides)
-    asked = config.to_dict()
-    asked["optim"].update(asdict(resolve_optim(config.optim, get_method_class(config.method.name),
-                                               config.train.batch_size)))
+    asked = with_resolved_optim(make_config(overrides=overrides)).to_dict()
     stored = yaml.safe_load(saved.read_text())
     return [f"{section}.{key}: {stored.get(section, {}).get(key)!r} -> {value!r}"
             for section, values in asked.items() for key, value in values.items()

@@ -7,7 +7,6 @@ labelled evaluation split, ``RUN/evaluation.json``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import signal
@@ -28,7 +27,7 @@ from domainssl.train.checkpoint import copy_checkpoint, load_checkpoint, rng_sta
 from domainssl.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
-from domainssl.train.optim import build_optimizer, build_scheduler, resolve_optim
+from domainssl.train.optim import build_optimizer, build_scheduler, with_resolved_optim
 from domainssl.train.plots import plot_metrics
 
 
@@ -74,11 +73,10 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
         bad_files.update(fit_stats(modality, files, config.data.stats_samples))
 
     method_cls = get_method_class(config.method.name)
-    settings = resolve_optim(config.optim, method_cls, config.train.batch_size)
     total_steps = config.train.steps or config.train.epochs * steps_per_epoch(config, modality, len(files))
     if total_steps < 1:
         raise ConfigError(f"train.steps must be at least 1, got {total_steps}")
-    config = dataclasses.replace(config, optim=dataclasses.replace(config.optim, **dataclasses.asdict(settings)))
+    config = with_resolved_optim(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     config.save(run_dir / "config.yaml")
 
@@ -88,7 +86,7 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
     memory_format = torch.channels_last if config.train.channels_last and modality.spatial_dims == 2 else None
     if memory_format is not None:
         method = method.to(memory_format=memory_format)
-    optimizer = build_optimizer(method, settings, config.optim.momentum)
+    optimizer = build_optimizer(method, config.optim)
     scheduler = build_scheduler(optimizer, total_steps, config.optim)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 

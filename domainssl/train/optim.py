@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 from timm.optim import Lars
 
-from domainssl.config import OptimConfig
+from domainssl.config import OptimConfig, RunConfig
+from domainssl.methods import get_method_class
 from domainssl.methods.base import SSLMethod
 from domainssl.schedules import warmup_cosine
 
@@ -38,8 +40,16 @@ def resolve_optim(config: OptimConfig, method: type[SSLMethod], batch_size: int)
     return ResolvedOptim(name=name, lr=lr, weight_decay=wd)
 
 
-def build_optimizer(method: SSLMethod, settings: ResolvedOptim, momentum: float) -> torch.optim.Optimizer:
-    """Optimiser over ``method.param_groups()``; biases and norm weights (1-D) get no weight decay."""
+def with_resolved_optim(config: RunConfig) -> RunConfig:
+    """``config`` with ``optim.name``, ``lr`` and ``weight_decay`` as `resolve_optim` fills them: what a run
+    trains with and saves in its ``config.yaml``."""
+    settings = resolve_optim(config.optim, get_method_class(config.method.name), config.train.batch_size)
+    return dataclasses.replace(config, optim=dataclasses.replace(config.optim, **dataclasses.asdict(settings)))
+
+
+def build_optimizer(method: SSLMethod, settings: OptimConfig) -> torch.optim.Optimizer:
+    """Optimiser over ``method.param_groups()`` with ``settings`` resolved by `with_resolved_optim`;
+    biases and norm weights (1-D) get no weight decay."""
     groups = []
     for group in method.param_groups():
         params = [p for p in group["params"] if p.requires_grad]
@@ -50,11 +60,11 @@ def build_optimizer(method: SSLMethod, settings: ResolvedOptim, momentum: float)
         groups.append({"params": no_decay, "weight_decay": 0.0, **extra})
     groups = [g for g in groups if g["params"]]
     if settings.name == "sgd":
-        return torch.optim.SGD(groups, lr=settings.lr, momentum=momentum)
+        return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum)
     if settings.name == "adamw":
         return torch.optim.AdamW(groups, lr=settings.lr)
     if settings.name == "lars":
-        return Lars(groups, lr=settings.lr, momentum=momentum)
+        return Lars(groups, lr=settings.lr, momentum=settings.momentum)
     raise ValueError(f"optim.name: {settings.name!r} is not one of sgd, adamw, lars")
 
 
