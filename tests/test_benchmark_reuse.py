@@ -5,16 +5,18 @@ import dataclasses
 import pytest
 
 from domainssl.api import make_config
+from domainssl.train.optim import with_resolved_optim
 
 OVERRIDES = {"modality.name": "tof", "method.name": "moco", "train.batch_size": 128, "train.steps": 20,
              "train.out": "runs/a"}
+TODAY = with_resolved_optim(make_config(overrides=OVERRIDES)).optim
+MOCO_V2_PAPER = {"name": "sgd", "lr": 0.015, "weight_decay": 1e-4}  # MoCo's default before it became AdamW
 
 
 def _saved_run(tmp_path, **optim):
-    """``config.yaml`` as the training loop writes it: the optimiser resolved, or as given in ``optim``."""
-    config = make_config(overrides=OVERRIDES)
-    config = dataclasses.replace(config, optim=dataclasses.replace(
-        config.optim, **({"name": "sgd", "lr": 0.015, "weight_decay": 1e-4} | optim)))
+    """``config.yaml`` as the training loop writes it: the optimiser resolved today, or as given in ``optim``."""
+    config = with_resolved_optim(make_config(overrides=OVERRIDES))
+    config = dataclasses.replace(config, optim=dataclasses.replace(config.optim, **optim))
     path = tmp_path / "config.yaml"
     config.save(path)
     return path
@@ -26,9 +28,9 @@ def test_a_run_with_todays_settings_is_reused_wherever_it_ran(bench, tmp_path):
 
 
 def test_a_run_from_before_a_default_changed_is_named_with_both_values(bench, tmp_path):
-    saved = _saved_run(tmp_path, name="adamw", lr=1e-3, weight_decay=0.05)
+    saved = _saved_run(tmp_path, **MOCO_V2_PAPER)
     assert bench.changed_settings(saved, OVERRIDES) == [
-        "optim.name: 'adamw' -> 'sgd'", "optim.lr: 0.001 -> 0.015", "optim.weight_decay: 0.05 -> 0.0001"]
+        f"optim.{key}: {value!r} -> {getattr(TODAY, key)!r}" for key, value in MOCO_V2_PAPER.items()]
     assert bench.changed_settings(saved, {**OVERRIDES, "method.momentum": 0.999})[0] == "method.momentum: 0.99 -> 0.999"
 
 
@@ -39,12 +41,12 @@ def test_pretrain_export_refuses_a_stale_run(bench, tmp_path):
     config = make_config(overrides={**OVERRIDES, "model.backbone": "resnet10t", "data.image_size": 32})
     config.save(run_dir / "config.yaml")  # optim left at "auto": not what the loop would have run
     budget = bench.Budget(backbone="resnet10t", pretrain_image_size=32)
-    with pytest.raises(RuntimeError, match="moco_20 was pretrained with other settings.*optim.name: 'auto' -> 'sgd'"):
+    stale = f"moco_20 was pretrained with other settings.*optim.name: 'auto' -> '{TODAY.name}'"
+    with pytest.raises(RuntimeError, match=stale):
         bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0)
 
 
 def test_the_optimiser_each_run_resolved_is_read_from_its_config(bench, tmp_path):
     (tmp_path / "export").mkdir()
-    _saved_run(tmp_path, name="adamw", lr=1e-3, weight_decay=0.05)
-    assert bench.pretrain_optimisers({"moco": str(tmp_path / "export")}) == {
-        "moco": {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05}}
+    _saved_run(tmp_path, **MOCO_V2_PAPER)
+    assert bench.pretrain_optimisers({"moco": str(tmp_path / "export")}) == {"moco": MOCO_V2_PAPER}

@@ -10,7 +10,7 @@ from domainssl.train.optim import resolve_optim, with_resolved_optim
 
 @pytest.mark.parametrize(("method", "expected"), [
     ("byol", ("adamw", 1e-3, 0.05)), ("simsiam", ("adamw", 1e-3, 0.05)), ("simclr", ("lars", 0.15, 1e-6)),
-    ("moco", ("sgd", 0.015, 1e-4))])
+    ("moco", ("adamw", 1e-3, 0.05))])
 def test_auto_takes_the_methods_optimiser_and_scales_its_lr_by_batch_over_256(method, expected):
     settings = resolve_optim(OptimConfig(), get_method_class(method), batch_size=128)
     assert (settings.name, settings.weight_decay) == (expected[0], expected[2])
