@@ -55,9 +55,6 @@ class BYOL(SSLMethod):
     description = "Bootstrap Your Own Latent: online/target networks, predictor, EMA target (Grill et al. 2020)"
     num_views = 2
     Options = BYOLOptions
-    base_lr = 2e-3
-    default_optimizer = "adamw"
-    default_weight_decay = 0.05
 
     def __init__(self, backbone: nn.Module, num_features: int, options: BYOLOptions | None = None) -> None:
         super().__init__()

@@ -73,9 +73,6 @@ class MoCo(SSLMethod):
     description = "Momentum Contrast v2 (key queue) or v3 (in-batch keys, predictor) (He et al. 2020; Chen et al. 2021)"
     num_views = 2
     Options = MoCoOptions
-    base_lr = 2e-3
-    default_optimizer = "adamw"
-    default_weight_decay = 0.05
 
     def __init__(self, backbone: nn.Module, num_features: int, options: MoCoOptions | None = None) -> None:
         super().__init__()

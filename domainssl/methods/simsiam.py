@@ -49,9 +49,6 @@ class SimSiam(SSLMethod):
     description = "Simple Siamese: shared encoder, predictor, stop-gradient (Chen & He 2021)"
     num_views = 2
     Options = SimSiamOptions
-    base_lr = 2e-3
-    default_optimizer = "adamw"
-    default_weight_decay = 0.05
 
     def __init__(self, backbone: nn.Module, num_features: int, options: SimSiamOptions | None = None) -> None:
         super().__init__()
