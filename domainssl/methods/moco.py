@@ -54,8 +54,9 @@ class MoCoOptions:
 class MoCo(SSLMethod):
     """MoCo v2 / v3 built from a backbone returning N x ``num_features`` pooled features.
 
-    Optimiser defaults are BYOL's, which fit the short runs this toolkit mostly does: AdamW, peak lr
-    2e-3 x batch/256, wd 0.05 on weights (ToF segmentation after 2,000 steps: ``docs/benchmarks/seg_2000.md``).
+    Optimiser defaults are `SSLMethod`'s, as for BYOL and SimSiam, which fit the short runs this toolkit mostly
+    does: AdamW, peak lr 2e-3 x batch/256, wd 0.05 on weights (ToF segmentation after 2,000 steps:
+    ``docs/benchmarks/seg_2000.md``).
     MoCo v2's paper settings are ``optim.name=sgd optim.weight_decay=1e-4`` with ``optim.lr`` set to
     0.03 x batch/256 (SGD's generic base lr is 0.05). Not reproduced: shuffle-BN
     across GPUs (use SyncBatchNorm under DDP) and the all-gather of keys before enqueueing (under
