@@ -22,7 +22,9 @@ Design (issue 6, item 4):
   machine) in the folder of the same name, and a copy in ``OUT``. ``--from-results`` writes a report again
   from such a file without running anything.
   Finished runs (``metrics.json`` present) are reused, so a long run can resume; a finished run of other
-  steps or another backbone stops the benchmark instead.
+  steps or another backbone stops the benchmark instead. ``--baselines-from`` takes the random-init and
+  upper-bound runs from an earlier ``results.json`` of the same fine-tuning settings instead of running them
+  again (a fine-tune is deterministic for its seed on the CPU); the report names the file.
 
 Budgets are in optimiser steps, never wall-clock time. ``--quick`` runs the whole pipeline end to end
 with tiny budgets (a smoke run, not a measurement).
@@ -113,6 +115,10 @@ QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretr
                upper_bound_factor=2, upper_bound_seeds=2, equal_budget_seeds=2,
                fractions={t: [0.1, 1.0] for t in TASKS}, seeds=[0, 1], num_workers=0)
 
+
+#: Budget fields that shape a fine-tune; runs taken with ``--baselines-from`` must have been run with the same.
+FINETUNE_SETTINGS = ("backbone", "width", "height", "train_frames", "val_frames", "test_frames", "finetune_precision")
+BASELINES = ("random", "upper_bound")  # inits that need no pretraining
 
 #: Pretraining settings a reused run may differ in: fitted from the data, or where and how it ran.
 RUN_ONLY_SETTINGS = ("modality.mean", "modality.std", "train.out", "train.device", "data.num_workers")
@@ -287,11 +293,13 @@ def executor(jobs: int):
     return futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup)
 
 
-def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jobs: int = 1) -> dict:
+def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jobs: int = 1,
+                  baselines: dict[tuple, dict] | None = None) -> dict:
     """All pretraining and fine-tuning runs; returns ``{"runs": [...], "pilot": [...], "pretrain": {...}}``.
 
     Pretraining runs start first; random-init runs fill the free workers meanwhile, and each SSL init's
-    fine-tuning runs are queued as soon as its export exists.
+    fine-tuning runs are queued as soon as its export exists. A run whose ``(task, init, fraction, seed, steps)``
+    is a key of ``baselines`` (see ``load_baselines``) is not run: that row goes into the runs as it is.
     """
     started = time.perf_counter()
     num_workers = budget.num_workers if jobs == 1 else 0  # pool workers are single-threaded; no loader processes
@@ -302,6 +310,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     seg_budget = budget if "segmentation" in budget.finetune_steps else Budget()
     seg_steps = seg_budget.steps("segmentation", pilot_fraction)
     submitted: list[tuple[dict, futures.Future]] = []
+    reused: list[dict] = []
     by_folder: dict[Path, futures.Future] = {}  # a run asked for twice (pilot = main budget) runs once
 
     def done(meta: dict, future: futures.Future) -> None:
@@ -312,6 +321,10 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     def queue(pool, meta: dict, task: str, weights: Path | None, fraction: float, seed: int, steps: int,
                   folder: Path) -> None:
         meta = {**meta, "task": task, "fraction": fraction, "seed": seed, "steps": steps}
+        earlier = (baselines or {}).get((task, meta["init"], fraction, seed, steps))
+        if earlier is not None:
+            reused.append(earlier)
+            return
         if folder not in by_folder:
             by_folder[folder] = pool.submit(finetune_run, task, weights, fraction, seed, steps, budget, folder, device)
             by_folder[folder].add_done_callback(lambda f, m=meta: done(m, f))
@@ -349,7 +362,7 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
                               else out / "pilot" / f"byol{steps}_f{pilot_fraction}_s{seed}")
                     queue(pool, {"kind": "pilot", "init": f"byol{steps}", "pretrain_steps": steps}, "segmentation",
                           weights, pilot_fraction, seed, seg_steps, folder)
-    runs, pilot = [], []
+    runs, pilot = list(reused), []
     for meta, future in submitted:
         metrics = future.result()
         if meta["kind"] == "pilot":
@@ -504,6 +517,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upper-bound-seeds", type=int, help="seeds of the all-labels upper bound (default all)")
     parser.add_argument("--equal-budget-seeds", type=int, help="seeds on which each SSL init with all labels also "
                         "fine-tunes for the upper bound's steps (default all; 0 skips them)")
+    parser.add_argument("--baselines-from", type=Path, metavar="RESULTS_JSON",
+                        help="take the random-init and upper-bound runs from the results.json of an earlier run with "
+                             "the same backbone, frame size, splits and precision instead of running them again, "
+                             "e.g. docs/benchmarks/seg100_simclr/results.json (the report names the file)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once; with N > 1 each run gets one torch thread (default 1)")
     args = parser.parse_args(argv)
@@ -537,7 +554,12 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("DOMAINSSL_CACHE", str(out / "cache"))
     arguments = sys.argv[1:] if argv is None else argv
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO), *arguments])
-    results = run_benchmark(budget, out, args.device, args.methods, args.jobs)
+    baselines = None
+    if args.baselines_from:
+        baselines = load_baselines(args.baselines_from, budget, parser)
+        print(f"{len(baselines)} random-init and upper-bound runs in {args.baselines_from}: those asked for are not "
+              "run again", flush=True)
+    results = run_benchmark(budget, out, args.device, args.methods, args.jobs, baselines)
     results.update(command=command, machine=report.machine(args.jobs), quick=args.quick, budget=asdict(budget))
     doc = args.doc or (out / "benchmarks.md" if args.quick else REPO / "docs" / "benchmarks.md")
     publish(results, budget, doc, out)
@@ -557,18 +579,33 @@ def publish(results: dict, budget: Budget, doc: Path, out: Path | None = None) -
     print(f"wrote {doc}, {', '.join(map(str, png + written))}")
 
 
-def load_results(path: Path, parser: argparse.ArgumentParser) -> dict:
-    """The ``results.json`` that ``publish`` wrote; a parser error naming what is missing otherwise."""
+def load_results(path: Path, parser: argparse.ArgumentParser, flag: str = "--from-results") -> dict:
+    """The ``results.json`` that ``publish`` wrote; a parser error (naming ``flag`` and what is missing) otherwise."""
     try:
         results = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        parser.error(f"--from-results {path}: {error}")
+        parser.error(f"{flag} {path}: {error}")
     missing = [k for k in ("runs", "pilot", "pretrain", "jobs", "seconds", "budget", "command", "machine", "quick")
                if k not in results]
     if missing:
-        parser.error(f"--from-results {path}: no {', '.join(missing)} in it (an older ssl_vs_scratch.py wrote only "
+        parser.error(f"{flag} {path}: no {', '.join(missing)} in it (an older ssl_vs_scratch.py wrote only "
                      "the runs to OUT/results.json); add these keys, or rerun the benchmark to write a complete one")
     return results
+
+
+def load_baselines(path: Path, budget: Budget, parser: argparse.ArgumentParser) -> dict[tuple, dict]:
+    """``(task, init, fraction, seed, steps) -> row`` of the random-init and upper-bound runs in the results.json
+    at ``path``, each row marked ``reused_from``; a parser error when its fine-tuning settings differ from
+    ``budget``'s."""
+    results = load_results(path, parser, "--baselines-from")
+    earlier = results["budget"]
+    changed = [f"{key} {earlier[key]} (this run: {getattr(budget, key)})" for key in FINETUNE_SETTINGS
+               if earlier[key] != getattr(budget, key)]
+    if changed:
+        parser.error(f"--baselines-from {path}: its runs were fine-tuned with other settings: {', '.join(changed)}")
+    source = report.from_repo(path)
+    return {(r["task"], r["init"], r["fraction"], r["seed"], r["steps"]): {**r, "reused_from": source}
+            for r in results["runs"] if r["init"] in BASELINES}
 
 
 def budget_from_json(values: dict) -> Budget:

@@ -3,7 +3,8 @@
 ``results`` is what ``ssl_vs_scratch.run_benchmark`` returns: ``{"runs": [row, ...], "pilot": [...], "pretrain":
 {method: export}, "pretrain_optim": {method: {"name", "lr", "weight_decay"}}, "jobs": N, "seconds": S}`` (results
 from before ``pretrain_optim`` was recorded lack it), one row per run with ``task``, ``init``, ``fraction``, ``seed``,
-``steps``, ``metric`` and its ``value`` (detection rows add ``map_50_95``). ``budget`` is its ``Budget``.
+``steps``, ``metric`` and its ``value`` (detection rows add ``map_50_95``; rows taken from an earlier results.json
+with ``--baselines-from`` add ``reused_from``, that file). ``budget`` is its ``Budget``.
 ``ssl_vs_scratch.main`` adds ``command``, ``machine`` (see ``machine``), ``quick`` and ``budget`` to it and saves it all
 to the ``results.json`` beside the report, so the report can be written again without running anything.
 An SSL init's all-labels runs at the upper bound's steps have the init name ``<method>`` + ``EQUAL_BUDGET``.
@@ -250,14 +251,26 @@ def pilot_table(results: dict) -> list[str]:
     return lines + [""]
 
 
-def _from_repo(path: Path) -> str:
+def from_repo(path: Path) -> str:
     """``path`` relative to the repository root when inside it (as the commands in the report run), else absolute."""
     path, repo = path.resolve(), Path(__file__).resolve().parents[1]
     return str(path.relative_to(repo) if path.is_relative_to(repo) else path)
 
 
 def _train_hours(runs: list[dict]) -> float:
-    return sum(r.get("train_seconds") or 0.0 for r in runs) / 3600
+    return sum(r.get("train_seconds") or 0.0 for r in runs if "reused_from" not in r) / 3600
+
+
+def reused_lines(runs: list[dict]) -> list[str]:
+    """Which runs came from an earlier results.json (``--baselines-from``) instead of being run."""
+    by_source: dict[str, list[dict]] = {}
+    for row in runs:
+        if "reused_from" in row:
+            by_source.setdefault(row["reused_from"], []).append(row)
+    lines = [f"Taken from `{source}` instead of run again (`--baselines-from`; a fine-tune is deterministic for its "
+             f"seed on the CPU): {len(rows)} runs of init {', '.join(sorted({r['init'] for r in rows}))}; their "
+             "training time is not counted above." for source, rows in by_source.items()]
+    return [*lines, ""] if lines else []
 
 
 def optimiser_lines(results: dict) -> list[str]:
@@ -285,8 +298,9 @@ def write_report(results: dict, budget, doc: Path, png: list[Path], scope: list[
              f"Machine: {results['machine']}", "",
              f"Wall time: {results['seconds']:.0f} s (runs reused from an earlier invocation count as 0); "
              f"fine-tuning loops of the tables: {_train_hours(results['runs']):.1f} h of training time in all", "",
+             *reused_lines(results["runs"]),
              f"Every run's values: [{link}]({link}); "
-             f"`python benchmarks/ssl_vs_scratch.py --from-results {_from_repo(per_run)}` writes this report again "
+             f"`python benchmarks/ssl_vs_scratch.py --from-results {from_repo(per_run)}` writes this report again "
              "from them.", "",
              *scope,
              *optimiser_lines(results),
