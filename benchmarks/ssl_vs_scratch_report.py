@@ -222,7 +222,8 @@ def machine(jobs: int) -> str:
     """
     import torch
 
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {os.cpu_count()} cores"
+    device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"CPU, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}")  # e.g. AVX2, AVX512
     threads = f"torch threads {torch.get_num_threads()}"
     if jobs > 1:
         threads += f" in the main process, 1 in each of the {jobs} job processes that ran pretraining and fine-tuning"

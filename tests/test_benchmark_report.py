@@ -254,3 +254,10 @@ def test_report_names_each_methods_pretraining_optimiser_when_recorded(report):
         "Pretraining optimisers: byol adamw (lr 0.001, weight decay 0.05); simsiam sgd (lr 0.025, weight decay 0.0001).",
         ""]
     assert report.optimiser_lines({}) == []  # results.json written before the optimisers were recorded
+
+
+def test_machine_names_the_cpu_capability_that_decides_bf16_speed(report, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert ", AVX512;" in report.machine(1)
