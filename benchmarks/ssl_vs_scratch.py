@@ -24,7 +24,7 @@ Design (issue 6, item 4):
   Finished runs (``metrics.json`` present) are reused, so a long run can resume; a finished run of other
   steps or another backbone stops the benchmark instead. ``--baselines-from`` takes the random-init and
   upper-bound runs from an earlier ``results.json`` of the same fine-tuning settings instead of running them
-  again (a fine-tune is deterministic for its seed on the CPU); the report names the file.
+  again (a fine-tune is deterministic for its seed on a given CPU); the report names the file.
 
 Budgets are in optimiser steps, never wall-clock time. ``--quick`` runs the whole pipeline end to end
 with tiny budgets (a smoke run, not a measurement).

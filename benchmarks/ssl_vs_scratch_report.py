@@ -269,7 +269,7 @@ def reused_lines(runs: list[dict]) -> list[str]:
         if "reused_from" in row:
             by_source.setdefault(row["reused_from"], []).append(row)
     lines = [f"Taken from `{source}` instead of run again (`--baselines-from`; a fine-tune is deterministic for its "
-             f"seed on the CPU): {len(rows)} runs of init {', '.join(sorted({r['init'] for r in rows}))}; their "
+             f"seed on a given CPU): {len(rows)} runs of init {', '.join(sorted({r['init'] for r in rows}))}; their "
              "training time is not counted above." for source, rows in by_source.items()]
     return [*lines, ""] if lines else []
 
