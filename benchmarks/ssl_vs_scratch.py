@@ -584,18 +584,13 @@ def publish(results: dict, budget: Budget, doc: Path, out: Path | None = None) -
 
 
 def finetune_precision(asked: str, device: str) -> str:
-    """``bf16`` or ``fp32``: ``auto`` is bf16 where the hardware runs it natively. An AVX2-only CPU emulates bf16
-    some 50x slower (a segmentation step: 44 s on one core, against 0.76 s with AVX512-BF16), so asking for it
-    there prints a warning."""
-    from domainssl.device import resolve_device, resolve_precision
+    """``bf16`` or ``fp32``: ``auto`` is bf16 where the hardware runs it natively, else fp32 (an AVX2-only CPU
+    emulates bf16 some 50x slower; each fine-tune asked for bf16 there warns, see ``domainssl.device``)."""
+    from domainssl.device import native_bf16, resolve_device
 
-    native = resolve_precision("auto", resolve_device(device)) == "bf16"
-    if asked == "auto":
-        return "bf16" if native else "fp32"
-    if asked == "bf16" and not native:
-        print("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 fine-tunes run some 50x slower than "
-              "on one that has; --finetune-precision fp32 is far faster here", file=sys.stderr, flush=True)
-    return asked
+    if asked != "auto":
+        return asked
+    return "bf16" if native_bf16(resolve_device(device)) else "fp32"
 
 
 def load_results(path: Path, parser: argparse.ArgumentParser, flag: str = "--from-results") -> dict:

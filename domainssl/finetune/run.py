@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from domainssl.config import ConfigError
-from domainssl.device import autocast, resolve_device
+from domainssl.device import autocast, resolve_device, warn_if_emulated
 from domainssl.export.load import read_export_config
 from domainssl.finetune.config import FinetuneRecipe, load_finetune_recipe, resolve_finetune_recipe
 from domainssl.finetune.data import batch_schedule
@@ -103,6 +103,7 @@ def finetune(
     # flushed, so a redirected log shows each line as it comes
     log = functools.partial(print, flush=True) if verbose else (lambda *a, **k: None)
     dev = resolve_device(t.device)
+    warn_if_emulated(t.precision, dev)
 
     task = get_task(recipe)
     modality, arch = resolve_modality(recipe, weights_dir, task.spatial_dims)
