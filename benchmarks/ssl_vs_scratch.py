@@ -59,7 +59,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-
 import ssl_vs_scratch_report as report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,8 +119,9 @@ QUICK = Budget(backbone="resnet10t", pretrain_steps=20, pretrain_batch=32, pretr
 FINETUNE_SETTINGS = ("backbone", "width", "height", "train_frames", "val_frames", "test_frames", "finetune_precision")
 BASELINES = ("random", "upper_bound")  # inits that need no pretraining
 
-#: Pretraining settings a reused run may differ in: fitted from the data, or where and how it ran.
-RUN_ONLY_SETTINGS = ("modality.mean", "modality.std", "train.out", "train.device", "data.num_workers")
+#: Pretraining settings a reused run may differ in: fitted from the data, where and how it ran, or evaluation only.
+RUN_ONLY_SETTINGS = ("modality.mean", "modality.std", "train.out", "train.device", "data.num_workers",
+                     "train.eval_frames")
 
 
 def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: str, num_workers: int) -> Path:

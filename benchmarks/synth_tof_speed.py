@@ -23,9 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from domainssl.augment.tof.functional import simulate_sensor
 from domainssl.data.synthetic.tof_world import camera_for, render_frame
 from domainssl.data.synthetic.writer import write_dataset
+from domainssl.physics.tof_measurement import simulate_sensor
 
 SIZES = ((128, 96), (320, 240))
 SCENES = ("cluttered", "object")

@@ -6,17 +6,11 @@ Examples:
     >>> backbone = domainssl.load_backbone(result.export_dir)
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("domainssl")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
-from domainssl.api import make_config, preview, pretrain  # noqa: E402
-from domainssl.methods import list_methods  # noqa: E402
-from domainssl.modalities import get_modality, list_modalities  # noqa: E402
-from domainssl.models import create_backbone  # noqa: E402
+from domainssl.api import make_config, pretrain, preview
+from domainssl.methods import list_methods
+from domainssl.modalities import get_modality, list_modalities
+from domainssl.models import create_backbone
+from domainssl.version import __version__
 
 
 def export_run(*args, **kwargs):

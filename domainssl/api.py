@@ -79,10 +79,10 @@ def environment_info() -> list[str]:
     import timm
     import torch
 
-    from domainssl import __version__
+    from domainssl.device import resolve_device, resolve_precision
     from domainssl.methods import get_method_class, list_methods
     from domainssl.modalities import get_modality_class, list_modalities
-    from domainssl.device import resolve_device, resolve_precision
+    from domainssl.version import __version__
 
     device = resolve_device("auto")
     if device.type == "cuda":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from domainssl.config import ConfigError
+from domainssl.errors import ConfigError
 
 FLAG_KEYS = {
     "modality": "modality.name",
@@ -34,11 +34,11 @@ def _friendly(func):
     """Turn the library's input errors into clean CLI errors."""
     import functools
 
-    from domainssl.modalities.base import InvalidInputError
+    from domainssl.errors import InvalidInputError
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from domainssl.train.loop import Interrupted, NonFiniteLoss, TooManyBadFiles
+        from domainssl.errors import Interrupted, NonFiniteLoss, TooManyBadFiles
 
         try:
             return func(*args, **kwargs)

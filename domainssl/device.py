@@ -7,7 +7,7 @@ import warnings
 
 import torch
 
-from domainssl.config import ConfigError
+from domainssl.errors import ConfigError
 
 
 def resolve_device(name: str) -> torch.device:

@@ -1,6 +1,7 @@
 import pytest
 
-from domainssl.config import ConfigError, apply_overrides, load_recipe, parse_set, resolve_config
+from domainssl.config import apply_overrides, load_recipe, parse_set, resolve_config
+from domainssl.errors import ConfigError
 
 
 def test_defaults_resolve_and_round_trip(tmp_path):

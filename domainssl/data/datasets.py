@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from domainssl.modalities.base import InvalidInputError, Modality, ViewFn
+from domainssl.errors import InvalidInputError
+from domainssl.modalities.base import Modality, ViewFn
 
 #: One request to the dataset: (item index, global batch index, position in the batch).
 Request = tuple[int, int, int]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -12,20 +11,18 @@ from torch.utils.data import DataLoader
 
 from domainssl.config import RunConfig
 from domainssl.data.datasets import MultiViewDataset, ResumableBatchSampler, collate_views
-from domainssl.modalities.base import InvalidInputError, Modality
-
-
-def cache_dir() -> Path:
-    """Where generated data is cached: ``$DOMAINSSL_CACHE`` or ``~/.cache/domainssl``."""
-    return Path(os.environ.get("DOMAINSSL_CACHE", Path.home() / ".cache" / "domainssl"))
+from domainssl.data.synthetic.provider import synthetic_files
+from domainssl.errors import InvalidInputError
+from domainssl.modalities.base import Modality
+from domainssl.paths import cache_dir
 
 
 def resolve_files(config: RunConfig, modality: Modality) -> list[Path]:
     """The files given by ``data.paths``, or the modality's synthetic data when there are none."""
     if config.data.paths:
         return modality.discover(config.data.paths)
-    return modality.synthetic_data(
-        cache_dir(), n=config.data.synthetic_frames, image_size=config.data.image_size, seed=config.train.seed
+    return synthetic_files(
+        modality, cache_dir(), n=config.data.synthetic_frames, image_size=config.data.image_size, seed=config.train.seed
     )
 
 

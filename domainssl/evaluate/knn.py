@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from domainssl.device import autocast, resolve_precision
 from domainssl.models import create_backbone
+from domainssl.paths import cache_dir
 
 
 @torch.no_grad()
@@ -100,9 +101,10 @@ def evaluate_before_after(config, modality, encoder: nn.Module) -> dict[str, Any
     """kNN accuracy of a freshly initialised backbone vs the pretrained ``encoder`` on the modality's
     labelled split, next to the majority-class rate and raw-pixel kNN. None if the modality has no split.
     """
-    from domainssl.data.pipeline import cache_dir
+    from domainssl.data.synthetic.provider import evaluation_sets
 
-    sets = modality.evaluation_sets(cache_dir(), config.data.image_size, config.train.seed)
+    sets = evaluation_sets(modality, cache_dir(), config.data.image_size, config.train.seed,
+                           frames=tuple(config.train.eval_frames))
     if sets is None:
         return None
     torch.manual_seed(config.train.seed)  # the same initial weights the pretraining started from

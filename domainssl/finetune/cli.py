@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from domainssl.config import ConfigError, parse_set
-from domainssl.modalities.base import InvalidInputError
+from domainssl.config import parse_set
+from domainssl.errors import ConfigError, InvalidInputError
 
 
 def _user_errors(func):

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from domainssl.config import ConfigError, apply_overrides, build_options, read_yaml_mapping
+from domainssl.config import apply_overrides, read_yaml_mapping
+from domainssl.errors import ConfigError
+from domainssl.options import build_options
 
 TaskName = Literal["segmentation", "detection", "classification", "volume_segmentation"]
 

@@ -30,7 +30,8 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from domainssl.modalities.base import InvalidInputError, Modality
+from domainssl.errors import InvalidInputError
+from domainssl.modalities.base import Modality
 
 #: Synthetic splits are rendered from ``data.seed + SPLIT_SEEDS[split]``: disjoint from each other, from
 #: the pretraining frames (seed = train.seed) and from the built-in kNN sets (seed + 1_000_003 / 2_000_003).
@@ -272,8 +273,8 @@ def synthetic_split_folders(modality: Modality, scene: str, sizes: dict[str, int
             f"modality {modality.name!r} has no synthetic labelled data; pass --data ROOT with train/ and test/ "
             "folders in the layout described at the top of the recipe"
         )
-    from domainssl.data.pipeline import cache_dir
     from domainssl.data.synthetic import ensure_dataset
+    from domainssl.paths import cache_dir
 
     return {
         split: ensure_dataset(cache_dir(), n=sizes[split], scene=scene, width=width, height=height,

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from domainssl.config import ConfigError
 from domainssl.device import autocast, resolve_device, warn_if_emulated
+from domainssl.errors import ConfigError
 from domainssl.export.load import read_export_config
 from domainssl.finetune.config import FinetuneRecipe, load_finetune_recipe, resolve_finetune_recipe
 from domainssl.finetune.data import batch_schedule

@@ -35,16 +35,15 @@ from monai.transforms import Orientation, Spacing, SpatialCrop, SpatialPad
 from monai.transforms.utils import generate_spatial_bounding_box
 from monai.utils import convert_to_numpy
 
-from domainssl.config import ConfigError
+from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.export import load_backbone
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.data import SPLIT_SEEDS, SPLITS, Split, split_folders
 from domainssl.finetune.segmentation import build_unet
 from domainssl.finetune.task import Task
-from domainssl.modalities.base import InvalidInputError, Modality
+from domainssl.modalities.base import Modality
 from domainssl.modalities.volume_io import load_volume
 from domainssl.models import create_backbone
-
 
 
 def volume_task(recipe: FinetuneRecipe) -> Task:
@@ -110,8 +109,8 @@ def load_volume_splits(recipe: FinetuneRecipe, modality: Modality, fit_stats: bo
         folders = split_folders(d.path)
         names = None
     else:
-        from domainssl.data.pipeline import cache_dir
         from domainssl.data.synthetic import volumes
+        from domainssl.paths import cache_dir
 
         sizes = {"train": d.train_frames, "val": d.val_frames, "test": d.test_frames}
         folders = {}

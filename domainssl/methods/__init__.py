@@ -1,27 +1,7 @@
-"""Registry of SSL methods: ``get_method_class("byol")``, ``list_methods()``."""
+"""SSL methods: ``get_method_class("byol")``, ``list_methods()``; importing this package registers them."""
 
-from __future__ import annotations
-
+from domainssl.methods import byol, moco, simclr, simsiam  # noqa: F401  (register the built-in methods)
 from domainssl.methods.base import MethodOutput, SSLMethod
-
-_REGISTRY: dict[str, type[SSLMethod]] = {}
-
-
-def register_method(cls: type[SSLMethod]) -> type[SSLMethod]:
-    """Class decorator that makes a method available by its ``name``."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def get_method_class(name: str) -> type[SSLMethod]:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown method {name!r}; registered: {list_methods()}")
-    return _REGISTRY[name]
-
-
-def list_methods() -> list[str]:
-    return sorted(_REGISTRY)
-
+from domainssl.methods.registry import get_method_class, list_methods, register_method
 
 __all__ = ["MethodOutput", "SSLMethod", "get_method_class", "list_methods", "register_method"]
-from domainssl.methods import byol, moco, simclr, simsiam  # noqa: E402,F401

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from domainssl.methods import register_method
 from domainssl.methods.base import MethodOutput, SSLMethod
 from domainssl.methods.losses import byol_loss
 from domainssl.methods.momentum import update_momentum
+from domainssl.methods.registry import register_method
 from domainssl.models.heads import MLP
 
 

@@ -17,11 +17,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from domainssl.methods import register_method
 from domainssl.methods.base import MethodOutput, SSLMethod
 from domainssl.methods.losses import info_nce
 from domainssl.methods.momentum import update_momentum
 from domainssl.methods.queue import KeyQueue
+from domainssl.methods.registry import register_method
 from domainssl.models.heads import MLP
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from domainssl.methods import register_method
 from domainssl.methods.base import MethodOutput, SSLMethod
 from domainssl.methods.losses import nt_xent
+from domainssl.methods.registry import register_method
 from domainssl.models.heads import MLP
 
 

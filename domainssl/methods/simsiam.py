@@ -12,9 +12,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from domainssl.methods import register_method
 from domainssl.methods.base import MethodOutput, SSLMethod
 from domainssl.methods.losses import negative_cosine
+from domainssl.methods.registry import register_method
 from domainssl.models.heads import MLP
 
 

@@ -9,32 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
+from domainssl.errors import InvalidInputError
+
 #: ``views(sample, rng) -> [view_1, ..., view_k]``; each view float32, shape (C, H, W) or (C, D, H, W).
 ViewFn = Callable[[Any, np.random.Generator], list[np.ndarray]]
-
-
-class InvalidInputError(ValueError):
-    """A data file cannot be used; the message names the file, the problem and the fix."""
-
-
-@dataclass
-class EvaluationSets:
-    """Labelled, *clean* frames for a built-in evaluation (kNN before/after pretraining).
-
-    Arrays are normalised float32, shape (N, C, H, W) (or (N, C, D, H, W)); labels int64 (N,).
-    """
-
-    train_x: np.ndarray
-    train_y: np.ndarray
-    val_x: np.ndarray
-    val_y: np.ndarray
-    class_names: list[str]
 
 
 class Modality(ABC):
@@ -116,14 +99,6 @@ class Modality(ABC):
         """True if ``path`` has one of this modality's suffixes (``.nii.gz`` counts as one suffix)."""
         name = path.name.lower()
         return any(name.endswith(ext) for ext in self.extensions)
-
-    def synthetic_data(self, cache_dir: Path, n: int, image_size: int, seed: int) -> list[Path]:
-        """Generate (once, cached in ``cache_dir``) an unlabelled training set; returns its files."""
-        raise NotImplementedError(f"modality {self.name!r} has no synthetic data; pass --data PATH")
-
-    def evaluation_sets(self, cache_dir: Path, image_size: int, seed: int) -> EvaluationSets | None:
-        """Labelled clean frames for the post-training kNN check, or None when the modality has none."""
-        return None
 
     def display(self, sample: Any) -> list[tuple[str, np.ndarray]]:
         """Panels ``(title, image HxW float)`` that show a source sample to a person (preview grids).

@@ -16,8 +16,9 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from domainssl.modalities import register_modality
-from domainssl.modalities.base import InvalidInputError, Modality, ViewFn
+from domainssl.errors import InvalidInputError
+from domainssl.modalities.base import Modality, ViewFn
+from domainssl.modalities.registry import register_modality
 
 
 @dataclass

@@ -37,16 +37,14 @@ from domainssl.augment.tof.views import (
     foreground_point,
     make_view,
 )
-from domainssl.config import ConfigError
-from domainssl.modalities import register_modality
-from domainssl.modalities.base import EvaluationSets, InvalidInputError, Modality, ViewFn
-from domainssl.modalities.tof_sensors import SENSORS, SensorName, SensorProfile, get_sensor
+from domainssl.errors import ConfigError, InvalidInputError
+from domainssl.modalities.base import Modality, ViewFn
+from domainssl.modalities.registry import register_modality
+from domainssl.physics.tof_sensors import SENSORS, SensorName, SensorProfile, get_sensor
 
 INVALID_GAP = 0.1  # valid depths map to [INVALID_GAP, 1]; invalid is exactly 0
 ALLOWED_CHANNELS = (["depth"], ["depth", "valid"])
 DEFAULT_STATS = {"depth": (0.5, 0.3), "valid": (0.9, 0.3)}  # used only before fit_stats()
-SYNTHETIC_WIDTH_FACTOR = 2  # synthetic frames are 2 x image_size wide, 4:3
-EVAL_FRAMES = {"train": 1000, "val": 500}
 
 
 @dataclass
@@ -245,40 +243,3 @@ class ToF(Modality):
         depth = np.asarray(sample, np.float32)
         valid = self.validity(depth)
         return [("depth (m)", np.where(valid, depth / 1000.0, np.nan)), (f"valid ({valid.mean():.0%})", valid.astype(np.float32))]
-
-    # ------------------------------------------------------------------------------------ synthetic world
-
-    def _synthetic_size(self, image_size: int) -> tuple[int, int]:
-        width = SYNTHETIC_WIDTH_FACTOR * image_size
-        return width, (width * 3) // 4
-
-    def synthetic_data(self, cache_dir: Path, n: int, image_size: int, seed: int) -> list[Path]:
-        """Unlabelled frames of the synthetic ToF world (cluttered rooms), rendered once into ``cache_dir``."""
-        from domainssl.data.synthetic import ensure_dataset
-
-        width, height = self._synthetic_size(image_size)
-        folder = ensure_dataset(Path(cache_dir), n=n, scene="cluttered", width=width, height=height,
-                                sensor=self.options.sensor, seed=seed)
-        return sorted((folder / "depth").glob("*.png"))
-
-    def evaluation_sets(self, cache_dir: Path, image_size: int, seed: int) -> EvaluationSets:
-        """Object-centric synthetic frames (measured, no view augmentation) for the kNN check.
-
-        Train and val are rendered from different seeds; frames are resized (nearest) to
-        ``image_size`` x ``image_size`` and normalised like the network input.
-        """
-        from domainssl.data.synthetic import ensure_dataset, load_labelled_frames
-
-        width, height = self._synthetic_size(image_size)
-        arrays = {}
-        for split, offset in (("train", 1_000_003), ("val", 2_000_003)):
-            folder = ensure_dataset(Path(cache_dir), n=EVAL_FRAMES[split], scene="object", width=width, height=height,
-                                    sensor=self.options.sensor, seed=seed + offset)
-            depth, labels, class_names = load_labelled_frames(folder)
-            arrays[split] = (np.stack([self._eval_input(d, image_size) for d in depth]), labels)
-        return EvaluationSets(arrays["train"][0], arrays["train"][1], arrays["val"][0], arrays["val"][1],
-                              list(class_names))
-
-    def _eval_input(self, depth_mm: np.ndarray, image_size: int) -> np.ndarray:
-        small = cv2.resize(np.asarray(depth_mm, np.float32), (image_size, image_size), interpolation=cv2.INTER_NEAREST)
-        return self.normalise(small, small > 0)

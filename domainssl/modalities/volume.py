@@ -31,15 +31,23 @@ from typing import Any, ClassVar, Literal, Sequence
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.transforms import ClipIntensityPercentiles, NormalizeIntensity, Orientation, ScaleIntensityRange, Spacing, SpatialCrop
+from monai.transforms import (
+    ClipIntensityPercentiles,
+    NormalizeIntensity,
+    Orientation,
+    ScaleIntensityRange,
+    Spacing,
+    SpatialCrop,
+)
 from monai.transforms.utils import generate_spatial_bounding_box
 from monai.utils import convert_to_numpy
 
 from domainssl.augment.volume import VolumeViews
-from domainssl.config import ConfigError
-from domainssl.modalities import register_modality
-from domainssl.modalities.base import InvalidInputError, Modality, ViewFn
+from domainssl.errors import ConfigError, InvalidInputError
+from domainssl.modalities.base import Modality, ViewFn
+from domainssl.modalities.registry import register_modality
 from domainssl.modalities.volume_io import find_volumes, load_volume
+from domainssl.paths import cache_dir
 
 #: HU windows (a_min, a_max): wide (SwinUNETR / Models Genesis), soft tissue (W 221 / L 53),
 #: lung (W 1500 / L -600), bone (W 1800 / L 400).
@@ -117,19 +125,6 @@ class VolumeModality(Modality):
     def discover(self, paths: Sequence[str | Path]) -> list[Path]:
         """NIfTI files and DICOM series folders (one item per folder holding DICOM files), recursively."""
         return find_volumes(paths)
-
-    def synthetic_data(self, cache_dir: Path, n: int, image_size: int, seed: int) -> list[Path]:
-        """Labelled phantoms (:mod:`domainssl.data.synthetic.volumes`), written once under ``cache_dir``.
-
-        ``n`` counts training samples: ``ceil(n / samples_per_file)`` volumes (at least 2) of side
-        ``max(32, 1.25 * image_size)`` voxels at the default spacing are written, with ``labels.csv``.
-        """
-        from domainssl.data.synthetic.volumes import write_synthetic_volumes
-
-        count = max(2, math.ceil(n / self.samples_per_file))
-        side = max(32, round(1.25 * image_size))
-        folder = Path(cache_dir) / f"{self.name}-synthetic-{count}x{side}-seed{seed}"
-        return write_synthetic_volumes(self.name, folder, count, (side, side, side), seed)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -231,7 +226,7 @@ class VolumeModality(Modality):
         return repr((self.name, str(path.resolve()), stamp, self.options.spacing, self._prep_options()))
 
     def _disk_path(self, path: Path, key: str) -> Path:
-        root = self.options.cache_dir or Path(os.environ.get("DOMAINSSL_CACHE", Path.home() / ".cache" / "domainssl")) / "volumes"
+        root = self.options.cache_dir or cache_dir() / "volumes"
         digest = hashlib.sha1(key.encode()).hexdigest()[:16]
         return Path(root) / f"{path.name.split('.')[0]}-{digest}.npy"
 

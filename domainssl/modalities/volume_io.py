@@ -26,7 +26,7 @@ import torch
 from monai.data import MetaTensor, NibabelReader, PydicomReader
 from monai.transforms import LoadImage
 
-from domainssl.modalities.base import InvalidInputError
+from domainssl.errors import InvalidInputError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 DICOM_HINT = "a DICOM series is a folder holding one file per slice (.dcm or DICOM files without a suffix)"

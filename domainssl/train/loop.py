@@ -17,26 +17,19 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from domainssl.config import ConfigError, RunConfig
+from domainssl.config import RunConfig
 from domainssl.data.pipeline import build_loader, fit_stats, resolve_files, steps_per_epoch
+from domainssl.device import autocast, resolve_device, resolve_precision
+from domainssl.errors import ConfigError, Interrupted, NonFiniteLoss, TooManyBadFiles
 from domainssl.methods import get_method_class
 from domainssl.methods.momentum import cosine_schedule
 from domainssl.modalities import get_modality
 from domainssl.models import create_backbone
 from domainssl.train.checkpoint import copy_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from domainssl.device import autocast, resolve_device, resolve_precision
 from domainssl.train.metrics_log import MetricsLog
 from domainssl.train.monitors import CollapseMonitor, Throughput, collapse_std
 from domainssl.train.optim import build_optimizer, build_scheduler, with_resolved_optim
 from domainssl.train.plots import plot_metrics
-
-
-class NonFiniteLoss(RuntimeError):
-    """The loss became NaN/Inf; training stops before a broken checkpoint is written."""
-
-
-class TooManyBadFiles(RuntimeError):
-    """More files failed to read than ``data.max_bad_fraction`` allows."""
 
 
 @dataclass
@@ -192,10 +185,6 @@ def _check_bad_files(bad_files: dict[str, str], num_files: int, max_fraction: fl
             f"{max_fraction}):\n  {listing}\nFix or remove these files, or raise the limit with "
             f"--set data.max_bad_fraction=F."
         )
-
-
-class Interrupted(KeyboardInterrupt):
-    """Training stopped on Ctrl-C / SIGTERM after writing a resumable checkpoint."""
 
 
 class _StopRequest:

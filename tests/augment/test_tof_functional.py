@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from domainssl.augment.tof import functional as F
-from domainssl.modalities.tof_sensors import get_sensor, scaled
+from domainssl.physics.tof_sensors import get_sensor, scaled
 
 FX = FY = 100.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from domainssl.config import ConfigError
+from domainssl.errors import ConfigError
 from domainssl.finetune.config import load_finetune_recipe
 from domainssl.finetune.data import batch_schedule, flip_draws, subset_indices
 
@@ -71,7 +71,7 @@ def test_batch_order_and_flips_depend_only_on_the_seed():
 
 
 def test_3d_patch_size_must_match_the_encoder_stride():
-    from domainssl.config import ConfigError
+    from domainssl.errors import ConfigError
     from domainssl.finetune.config import load_finetune_recipe
     from domainssl.finetune.volume import VolumeSegmentation3D
 

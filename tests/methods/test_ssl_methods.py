@@ -5,10 +5,11 @@ import typing
 import pytest
 import torch
 
-from domainssl.config import ConfigError, build_options
+from domainssl.errors import ConfigError
 from domainssl.methods import get_method_class, list_methods
 from domainssl.methods.moco import MoCoOptions
 from domainssl.models import create_backbone
+from domainssl.options import build_options
 
 # (registry name, options); MoCo appears once per version
 CASES = [

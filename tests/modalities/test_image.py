@@ -2,7 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from domainssl.modalities import InvalidInputError, get_modality
+from domainssl.errors import InvalidInputError
+from domainssl.modalities import get_modality
 
 
 def test_16bit_png_keeps_every_level(tmp_path):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
-from domainssl.config import ConfigError, load_recipe, resolve_config
-from domainssl.modalities import InvalidInputError, get_modality
+from domainssl.config import load_recipe, resolve_config
+from domainssl.errors import ConfigError, InvalidInputError
+from domainssl.modalities import get_modality
 from domainssl.modalities import tof as tof_module
-from domainssl.modalities.tof_sensors import SENSORS, SensorName, get_sensor, scaled
+from domainssl.physics.tof_sensors import SENSORS, SensorName, get_sensor, scaled
 
 
 def _frame(h: int = 48, w: int = 64) -> np.ndarray:
@@ -197,21 +196,3 @@ def test_display_panels():
     assert [t.split(" ")[0] for t, _ in panels] == ["depth", "valid"]
     depth_panel = panels[0][1]
     assert np.isnan(depth_panel[0, 0]) and depth_panel[20, 20] == pytest.approx(1.2)
-
-
-# ---------------------------------------------------------------------------------------- synthetic world
-
-
-def test_synthetic_data_and_evaluation_sets(tmp_path, monkeypatch):
-    monkeypatch.setattr(tof_module, "EVAL_FRAMES", {"train": 10, "val": 5})
-    tof = get_modality("tof", channels=["depth", "valid"])
-    files = tof.synthetic_data(tmp_path, n=4, image_size=16, seed=0)
-    assert len(files) == 4 and all(p.suffix == ".png" for p in files)
-    frame = tof.read(files[0])
-    assert frame.shape == (24, 32)
-    sets = tof.evaluation_sets(tmp_path, image_size=16, seed=0)
-    assert sets.train_x.shape == (10, 2, 16, 16) and sets.val_x.shape == (5, 2, 16, 16)
-    assert sets.train_x.dtype == np.float32 and sets.train_y.dtype == np.int64
-    assert len(sets.class_names) == 5 and sets.train_y.max() < 5
-    assert not np.array_equal(sets.train_x[:5], sets.val_x)  # different seeds
-    assert Path(files[0]).is_file()

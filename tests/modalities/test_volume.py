@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from domainssl.augment.volume import AXES, VolumeViews
-from domainssl.config import ConfigError
 from domainssl.data.synthetic.volumes import ct_phantom, mri_phantom, write_dicom_series, write_nifti
-from domainssl.modalities import InvalidInputError, get_modality, list_modalities
+from domainssl.errors import ConfigError, InvalidInputError
+from domainssl.modalities import get_modality, list_modalities
 from domainssl.modalities.volume import CT_WINDOWS
 from domainssl.modalities.volume_io import load_volume
 from domainssl.models.backbone import create_backbone
@@ -317,15 +317,3 @@ def test_two_view_training_steps_in_both_modes(mri_nifti, mode, backbone):
         optimizer.step()
         assert torch.isfinite(loss)
     assert any(not torch.equal(a, b) for a, b in zip(start, params))
-
-
-def test_synthetic_data_is_written_once(tmp_path):
-    modality = get_modality("ct", volume_mode="3d")
-    files = modality.synthetic_data(tmp_path, n=64, image_size=32, seed=0)
-    assert len(files) == 2 and (files[0].parent.parent / "labels.csv").is_file()
-    stamp = files[0].stat().st_mtime_ns
-    assert modality.synthetic_data(tmp_path, n=64, image_size=32, seed=0) == files
-    assert files[0].stat().st_mtime_ns == stamp
-    volume = modality.read(files[0])
-    modality.fit_stats([volume])
-    assert all(v.shape == (1, 32, 32, 32) for v in modality.views("byol", 32, 2)(volume, np.random.default_rng(0)))

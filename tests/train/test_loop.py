@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from domainssl.api import make_config
-from domainssl.train.loop import TooManyBadFiles, pretrain
+from domainssl.errors import TooManyBadFiles
+from domainssl.train.loop import pretrain
 from domainssl.train.metrics_log import read_metrics
 
 

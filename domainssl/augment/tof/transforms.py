@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from domainssl.augment.tof import functional as F
-from domainssl.modalities.tof_sensors import SensorProfile, get_sensor, scaled
+from domainssl.physics.tof_sensors import SensorProfile, get_sensor, scaled
 
 
 def _per_channel(fn, img: np.ndarray, **kwargs: Any) -> np.ndarray:

@@ -10,7 +10,7 @@ the dominant planes (floor, walls) are fitted with RANSAC, and valid pixels stan
 are foreground. Both views of a pair are centred near the same foreground pixel.
 
 Examples:
-    >>> from domainssl.modalities.tof_sensors import get_sensor
+    >>> from domainssl.physics.tof_sensors import get_sensor
     >>> rng = np.random.default_rng(0)
     >>> frame = np.full((96, 128), 2000.0, np.float32)
     >>> view = make_view(frame, rng, ViewRecipe(), get_sensor("generic"), out_size=64)
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from domainssl.augment.tof import functional as F
-from domainssl.modalities.tof_sensors import SensorProfile, scaled
+from domainssl.physics.tof_sensors import SensorProfile, scaled
 
 #: Crop area range per method when the recipe does not set one: contrastive methods (negatives
 #: available) take smaller crops, as in SimCLR / MoCo v2; BYOL / SimSiam slightly larger ones.

@@ -3,7 +3,7 @@
 Frame ``index`` of a dataset with ``seed`` depends only on ``(seed, index)`` (its random source is
 ``numpy.random.default_rng([seed, index])``), so frames can be rendered in any order, in parallel,
 and always come out the same. Ray casting is analytic (``raycast.py``); the measured frame comes
-from the sensor model :func:`domainssl.augment.tof.functional.simulate_sensor`.
+from the sensor model :func:`domainssl.physics.tof_measurement.simulate_sensor`.
 
 Examples:
     >>> frame = render_frame(0, scene="object", width=64, height=48)
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from domainssl.augment.tof.functional import simulate_sensor
 from domainssl.data.synthetic.raycast import Render, render
 from domainssl.data.synthetic.scene import CLASS_NAMES, Intrinsics, Scene, sample_cluttered, sample_object
-from domainssl.modalities.tof_sensors import SensorProfile, get_sensor, scaled
+from domainssl.physics.tof_measurement import simulate_sensor
+from domainssl.physics.tof_sensors import SensorProfile, get_sensor, scaled
 
 #: Bumped whenever the same (seed, index) would render a different frame; part of cache keys.
 GENERATOR_VERSION = "1"
@@ -87,7 +87,7 @@ def render_frame(index: int, scene: str = "cluttered", width: int = 320, height:
         index: frame number (>= 0); with ``seed`` it fixes everything about the frame.
         scene: ``"cluttered"`` (3–8 solids) or ``"object"`` (one dominant solid, >= 15 % of pixels).
         width, height: image size, pixels.
-        sensor: a sensor name from :mod:`domainssl.modalities.tof_sensors` or a profile.
+        sensor: a sensor name from :mod:`domainssl.physics.tof_sensors` or a profile.
         seed: dataset seed.
     """
     if scene not in SCENES:

@@ -49,7 +49,7 @@ def write_dataset(out: Path, n: int, scene: str = "cluttered", width: int = 320,
         n: number of frames (>= 1).
         scene: ``"cluttered"`` or ``"object"``.
         width, height: frame size, pixels (each >= 16).
-        sensor: sensor profile name (see :mod:`domainssl.modalities.tof_sensors`).
+        sensor: sensor profile name (see :mod:`domainssl.physics.tof_sensors`).
         seed: dataset seed; frame i is rendered from ``default_rng([seed, i])``.
 
     Returns:

@@ -1,0 +1,38 @@
+"""The modality registry: ``register_modality`` (a class decorator), ``get_modality``, ``list_modalities``.
+
+Importing :mod:`domainssl.modalities` registers the built-in modalities (gray, rgb, tof, ct, mri);
+a new one is a module with a ``@register_modality`` class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domainssl.modalities.base import Modality
+from domainssl.options import build_options
+
+_REGISTRY: dict[str, type[Modality]] = {}
+
+
+def register_modality(cls: type[Modality]) -> type[Modality]:
+    """Class decorator that makes a modality available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_modality_class(name: str) -> type[Modality]:
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown modality {name!r}; registered: {list_modalities()}")
+    return _REGISTRY[name]
+
+
+def get_modality(name: str, options: Any = None, **option_values: Any) -> Modality:
+    """Build a modality by name, from an Options instance or from keyword option values."""
+    cls = get_modality_class(name)
+    if options is None:
+        options = build_options(cls.Options, option_values, f"modality ({name})")
+    return cls(options)
+
+
+def list_modalities() -> list[str]:
+    return sorted(_REGISTRY)
