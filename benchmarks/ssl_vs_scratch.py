@@ -171,21 +171,22 @@ def finetune_run(task: str, weights: Path | None, fraction: float, seed: int, st
         return metrics
     overrides = {"data.width": budget.width, "data.height": budget.height, "data.train_frames": budget.train_frames,
                  "data.val_frames": budget.val_frames, "data.test_frames": budget.test_frames,
-                 "model.backbone": budget.backbone, "train.precision": budget.finetune_precision}
-    return finetune(RECIPES / f"{TASKS[task]}.yaml", weights=weights, label_fraction=fraction, steps=steps, seed=seed,
-                    out=out, device=device, overrides=overrides, verbose=False)
+                 "model.backbone": budget.backbone, "train.precision": budget.finetune_precision,
+                 "train.label_fraction": fraction, "train.steps": steps, "train.seed": seed, "train.out": str(out),
+                 "train.device": device}
+    return finetune(RECIPES / f"{TASKS[task]}.yaml", weights=weights, overrides=overrides, verbose=False)
 
 
 def classification_splits(budget: Budget):
     """(modality, train, test) of the benchmark's classification data: normalised frames, every train frame."""
-    from domainssl.finetune import load_finetune_recipe
+    from domainssl.finetune import FinetuneRecipe
     from domainssl.finetune.data import load_splits_2d
     from domainssl.modalities import get_modality
 
-    recipe = load_finetune_recipe(RECIPES / "tof_classification.yaml", {
+    recipe = FinetuneRecipe.load(RECIPES / "tof_classification.yaml", {
         "data.width": budget.width, "data.height": budget.height, "data.train_frames": budget.train_frames,
         "data.val_frames": 0, "data.test_frames": budget.test_frames})
-    modality = get_modality("tof", **{k: v for k, v in recipe.modality.items() if k != "name"})
+    modality = get_modality("tof", recipe.modality.options)
     splits = load_splits_2d(recipe.data, "classification", modality, fit_stats=True)
     return modality, splits["train"], splits["test"]
 

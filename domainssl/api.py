@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from domainssl.config import RunConfig, load_recipe, resolve_config
+from domainssl.config import RunConfig
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -25,14 +25,13 @@ def make_config(recipe: str | Path | dict | RunConfig | None = None, overrides: 
     Examples:
         >>> cfg = make_config(overrides={"modality.name": "gray", "train.steps": 10})
     """
+    if recipe is None:
+        recipe = default_recipe((overrides or {}).get("modality.name"))
     if isinstance(recipe, RunConfig):
         recipe = recipe.to_dict()
-    if recipe is None:
-        name = (overrides or {}).get("modality.name")
-        recipe = load_recipe(default_recipe(name))
-    elif not isinstance(recipe, dict):
-        recipe = load_recipe(recipe)
-    return resolve_config(recipe, overrides)
+    if recipe is None or isinstance(recipe, dict):
+        return RunConfig.resolve(recipe or {}, overrides)
+    return RunConfig.load(recipe, overrides)
 
 
 def pretrain(config: RunConfig | str | Path | dict | None = None, *, resume: bool = False,

@@ -61,14 +61,6 @@ def _overrides(flags: dict, sets: tuple[str, ...]) -> dict:
     return overrides
 
 
-def _resolve(recipe: str | None, modality: str | None, overrides: dict):
-    from domainssl.api import default_recipe
-    from domainssl.config import load_recipe, resolve_config
-
-    recipe_dict = load_recipe(recipe if recipe else default_recipe(modality))
-    return resolve_config(recipe_dict, overrides)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="domainssl")
 def main() -> None:
@@ -132,12 +124,13 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     Flags override the recipe; --set overrides any nested key. With --resume and no
     --recipe, RUN/config.yaml is the recipe, so `--out RUN --resume` alone continues a run.
     """
+    from domainssl.api import make_config
     from domainssl.api import pretrain as run_pretrain
 
     saved = Path(flags.get("out") or "runs/latest") / "config.yaml"
     if resume and recipe is None and saved.is_file():
         recipe = str(saved)  # continue the run as it was configured; flags and --set still override
-    config = _resolve(recipe, flags.get("modality"), _overrides(flags, sets))
+    config = make_config(recipe, _overrides(flags, sets))
     result = run_pretrain(config, resume=resume, progress=not quiet)
     click.echo(f"\nRun directory: {result.run_dir}")
     click.echo(f"  config.yaml, metrics.csv, metrics.png (curves), checkpoints/last.pt ({result.steps} steps)")
@@ -178,10 +171,11 @@ Examples:
 @_friendly
 def preview(recipe, sets, out, n_sources, seed, **flags) -> None:
     """Write a PNG grid of source frames and the views the method receives."""
+    from domainssl.api import make_config
     from domainssl.api import preview as run_preview
 
     flags = {**flags, "seed": seed}
-    config = _resolve(recipe, flags.get("modality"), _overrides(flags, sets))
+    config = make_config(recipe, _overrides(flags, sets))
     path = run_preview(config, Path(out), n_sources=n_sources)
     click.echo(f"wrote {path}")
 

@@ -14,7 +14,7 @@ modality / method declares, so each one owns its keys. Every unknown key or bad 
 :class:`ConfigError` naming the key and what is allowed.
 
 Examples:
-    >>> cfg = resolve_config(load_recipe(None), overrides={"method.name": "simsiam"})
+    >>> cfg = RunConfig.resolve({}, overrides={"method.name": "simsiam"})
     >>> cfg.method.name
     'simsiam'
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import yaml
 
@@ -86,14 +86,6 @@ class TrainConfig:
             raise ConfigError(f"train.eval_frames: {self.eval_frames} must be [train, val] frame counts, each >= 1")
 
 
-SECTIONS: dict[str, type] = {
-    "data": DataConfig,
-    "model": ModelConfig,
-    "optim": OptimConfig,
-    "train": TrainConfig,
-}
-
-
 @dataclass
 class NamedSection:
     """A ``modality`` or ``method`` section: a registered name plus that entry's typed options."""
@@ -110,9 +102,55 @@ class NamedSection:
         return {"name": self.name, **dataclasses.asdict(self.options)}
 
 
+class SectionedConfig:
+    """Base of the typed configs (pretraining runs, fine-tuning recipes): a mapping of sections.
+
+    ``SECTIONS`` maps each section to its dataclass, or to :class:`NamedSection` for a section that
+    names a registered modality or method and takes that entry's ``Options``. ``DEFAULTS`` is the
+    nested recipe every input is merged onto.
+    """
+
+    SECTIONS: ClassVar[dict[str, type]] = {}
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+    KIND: ClassVar[str] = "a config"  # for messages: "unknown section(s) ...; KIND has ..."
+
+    @classmethod
+    def resolve(cls, recipe: dict[str, Any], overrides: dict[str, Any] | None = None, **extra: Any):
+        """Validate a nested recipe (merged onto ``DEFAULTS``) plus dotted overrides into an instance.
+
+        Raises:
+            ConfigError: an unknown section or key, a bad value, or an unregistered name.
+        """
+        data = apply_overrides(merge(cls.DEFAULTS, recipe), overrides or {})
+        unknown = sorted(set(data) - set(cls.SECTIONS))
+        if unknown:
+            raise ConfigError(f"unknown section(s) {unknown}; {cls.KIND} has {list(cls.SECTIONS)}")
+        sections = {name: _named_section(data.get(name), name) if kind is NamedSection
+                    else build_options(kind, data.get(name, {}), name) for name, kind in cls.SECTIONS.items()}
+        return cls(**sections, **extra)
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: dict[str, Any] | None = None, **extra: Any):
+        """Read a YAML recipe and resolve it (see :meth:`resolve`)."""
+        return cls.resolve(read_yaml_mapping(path), overrides, **extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The nested recipe that resolves to this config again."""
+        return {name: getattr(self, name).to_dict() if kind is NamedSection else dataclasses.asdict(getattr(self, name))
+                for name, kind in self.SECTIONS.items()}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
 @dataclass
-class RunConfig:
-    """A fully resolved run configuration (what ``RUN/config.yaml`` holds)."""
+class RunConfig(SectionedConfig):
+    """A fully resolved pretraining run configuration (what ``RUN/config.yaml`` holds)."""
+
+    SECTIONS = {"modality": NamedSection, "method": NamedSection, "data": DataConfig, "model": ModelConfig,
+                "optim": OptimConfig, "train": TrainConfig}
+    DEFAULTS = {"modality": {"name": "tof"}, "method": {"name": "byol"}}
+    KIND = "a pretraining recipe"
 
     modality: NamedSection
     method: NamedSection
@@ -120,24 +158,6 @@ class RunConfig:
     model: ModelConfig
     optim: OptimConfig
     train: TrainConfig
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"modality": self.modality.to_dict(), "method": self.method.to_dict()}
-        out.update({name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS})
-        return out
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-
-DEFAULT_RECIPE: dict[str, Any] = {"modality": {"name": "tof"}, "method": {"name": "byol"}}
-
-
-def load_recipe(path: str | Path | None) -> dict[str, Any]:
-    """Read a YAML recipe into a nested dict (the defaults when ``path`` is None)."""
-    if path is None:
-        return {k: dict(v) for k, v in DEFAULT_RECIPE.items()}
-    return merge(load_recipe(None), read_yaml_mapping(path))
 
 
 def read_yaml_mapping(path: str | Path, hint: str = "") -> dict[str, Any]:
@@ -192,7 +212,7 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if len(parts) < 2:
-            raise ConfigError(f"{dotted!r}: expected SECTION.KEY, sections are {_section_names()}")
+            raise ConfigError(f"{dotted!r}: expected SECTION.KEY, e.g. train.steps")
         nested: Any = value
         for part in reversed(parts):
             nested = {part: nested}
@@ -200,26 +220,9 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     return out
 
 
-def resolve_config(recipe: dict[str, Any], overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Validate a nested recipe (plus dotted overrides) into a :class:`RunConfig`."""
-    from domainssl.methods import get_method_class, list_methods
-    from domainssl.modalities import get_modality_class, list_modalities
-
-    data = apply_overrides(recipe, overrides or {})
-    unknown = set(data) - set(_section_names())
-    if unknown:
-        raise ConfigError(f"unknown section(s) {sorted(unknown)}; allowed: {_section_names()}")
-    modality = _named_section(data.get("modality", {}), "modality", get_modality_class, list_modalities())
-    method = _named_section(data.get("method", {}), "method", get_method_class, list_methods())
-    sections = {name: build_options(cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}
-    return RunConfig(modality=modality, method=method, **sections)
-
-
-def _section_names() -> list[str]:
-    return ["modality", "method", *SECTIONS]
-
-
-def _named_section(raw: Any, section: str, lookup, allowed: list[str]) -> NamedSection:
+def _named_section(raw: Any, section: str) -> NamedSection:
+    """A modality / method section: its ``name`` must be registered, the other keys are that entry's Options."""
+    lookup, allowed = _registry(section)
     if not isinstance(raw, dict) or "name" not in raw:
         raise ConfigError(f"{section}: needs a name, one of {allowed}")
     name = raw["name"]
@@ -228,3 +231,14 @@ def _named_section(raw: Any, section: str, lookup, allowed: list[str]) -> NamedS
     options_cls = lookup(name).Options
     options = build_options(options_cls, {k: v for k, v in raw.items() if k != "name"}, f"{section}")
     return NamedSection(name=name, options=options)
+
+
+def _registry(section: str) -> tuple[Callable[[str], type], list[str]]:
+    """``(lookup, registered names)`` of the modality or method registry (imported on first use)."""
+    if section == "modality":
+        from domainssl.modalities import get_modality_class, list_modalities
+
+        return get_modality_class, list_modalities()
+    from domainssl.methods import get_method_class, list_methods
+
+    return get_method_class, list_methods()

@@ -65,8 +65,12 @@ def finetune_command(recipe, weights, data, label_fraction, steps, epochs, out, 
 
     if weights.lower() != "none" and not Path(weights).is_dir():
         raise click.ClickException(f"--weights {weights}: no such folder; pass an export folder (RUN/export) or 'none'")
-    metrics = finetune(recipe, weights=weights, data=data, label_fraction=label_fraction, steps=steps, epochs=epochs,
-                       out=out, seed=seed, device=device, overrides=parse_set(sets))
+    flags = {"data.path": data, "train.label_fraction": label_fraction, "train.steps": steps,
+             "train.epochs": epochs, "train.out": out, "train.seed": seed, "train.device": device}
+    overrides = {key: value for key, value in flags.items() if value is not None}
+    if epochs is not None and steps is None:
+        overrides["train.steps"] = None  # --epochs alone: the recipe's step budget gives way
+    metrics = finetune(recipe, weights=weights, overrides={**parse_set(sets), **overrides})
     headline = metrics["headline"]
     click.echo(f"{headline['name']}: {headline['value']:.4f}")
 

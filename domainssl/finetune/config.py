@@ -13,21 +13,19 @@ Every key is checked against the dataclasses below; an unknown key or a bad valu
 :class:`~domainssl.config.ConfigError` naming ``section.key`` and what is allowed.
 
 Examples:
-    >>> recipe = load_finetune_recipe("recipes/finetune/tof_segmentation.yaml", {"train.steps": 5})
+    >>> recipe = FinetuneRecipe.load("recipes/finetune/tof_segmentation.yaml", {"train.steps": 5})
     >>> recipe.task.name, recipe.train.steps
     ('segmentation', 5)
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from domainssl.config import apply_overrides, read_yaml_mapping
+from domainssl.config import NamedSection, SectionedConfig, read_yaml_mapping
 from domainssl.errors import ConfigError
-from domainssl.options import build_options
 
 TaskName = Literal["segmentation", "detection", "classification", "volume_segmentation"]
 
@@ -88,25 +86,39 @@ class TrainSection:
     out: str = "runs/finetune"
 
 
-SECTIONS: dict[str, type] = {"task": TaskSection, "data": DataSection, "model": ModelSection, "train": TrainSection}
-
-
 @dataclass
-class FinetuneRecipe:
+class FinetuneRecipe(SectionedConfig):
     """A fully resolved fine-tuning recipe (written into ``OUT/metrics.json``)."""
 
+    SECTIONS = {"task": TaskSection, "modality": NamedSection, "data": DataSection, "model": ModelSection,
+                "train": TrainSection}
+    KIND = "a fine-tuning recipe"
+
     task: TaskSection
-    modality: dict[str, Any]  # {"name": ..., **options}; validated when the modality is built
+    modality: NamedSection  # how frames are read and normalised; an export's own options take precedence
     data: DataSection
     model: ModelSection
     train: TrainSection
     source: str | None = None  # the YAML file it came from
 
+    @classmethod
+    def resolve(cls, recipe: dict[str, Any], overrides: dict[str, Any] | None = None, **extra: Any) -> FinetuneRecipe:
+        """As :meth:`SectionedConfig.resolve`; ``task: NAME`` is short for ``task: {name: NAME}``, and a
+        ``source`` key (what :meth:`to_dict` writes) is the recipe's origin, not a section."""
+        recipe = dict(recipe)
+        if isinstance(recipe.get("task"), str):
+            recipe["task"] = {"name": recipe["task"]}
+        extra.setdefault("source", recipe.pop("source", None))
+        return super().resolve(recipe, overrides, **extra)
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: dict[str, Any] | None = None, **extra: Any) -> FinetuneRecipe:
+        """Read ``recipes/finetune/*.yaml`` (or any path) and resolve it; ``source`` records the path."""
+        raw = read_yaml_mapping(path, hint="; the shipped recipes are in recipes/finetune/")
+        return cls.resolve(raw, overrides, source=str(path), **extra)
+
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"task": dataclasses.asdict(self.task), "modality": dict(self.modality)}
-        out.update({name: dataclasses.asdict(getattr(self, name)) for name in ("data", "model", "train")})
-        out["source"] = self.source
-        return out
+        return {**super().to_dict(), "source": self.source}
 
     def __post_init__(self) -> None:
         t = self.train
@@ -120,34 +132,3 @@ class FinetuneRecipe:
                 raise ConfigError(f"train.{key}: must be >= 1, got {value}")
         if min(self.data.width, self.data.height) < 16:
             raise ConfigError(f"data.width/height: {self.data.width}x{self.data.height} is too small; use >= 16")
-        if "name" not in self.modality:
-            raise ConfigError("modality: needs a name (tof, ct, mri, gray, ...)")
-
-
-def load_finetune_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> FinetuneRecipe:
-    """Read a fine-tuning recipe YAML and apply dotted overrides (``{"train.steps": 5}``).
-
-    Raises:
-        ConfigError: missing file, invalid YAML, unknown section/key or a bad value.
-    """
-    raw = read_yaml_mapping(path, hint="; the shipped recipes are in recipes/finetune/")
-    return resolve_finetune_recipe(raw, overrides, source=str(path))
-
-
-def resolve_finetune_recipe(
-    raw: dict[str, Any], overrides: dict[str, Any] | None = None, source: str | None = None
-) -> FinetuneRecipe:
-    """Validate a nested recipe dict (plus dotted overrides) into a :class:`FinetuneRecipe`."""
-    raw = dict(raw)
-    if isinstance(raw.get("task"), str):
-        raw["task"] = {"name": raw["task"]}
-    data = apply_overrides(raw, overrides or {})
-    allowed = ["task", "modality", *[k for k in SECTIONS if k != "task"]]
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ConfigError(f"unknown section(s) {unknown}; a fine-tuning recipe has {allowed}")
-    modality = data.get("modality") or {}
-    if not isinstance(modality, dict):
-        raise ConfigError(f"modality: expected a mapping with a name, got {modality!r}")
-    sections = {name: build_options(cls, data.get(name, {}), name) for name, cls in SECTIONS.items()}
-    return FinetuneRecipe(modality=dict(modality), source=source, **sections)

@@ -13,13 +13,14 @@ run repeated with its seed on the same machine and thread count gives the same n
 
 Examples:
     >>> metrics = finetune("recipes/finetune/tof_segmentation.yaml", weights="runs/tof/export",
-    ...                    label_fraction=0.1, steps=300, out="runs/ft-seg")
+    ...                    overrides={"train.label_fraction": 0.1, "train.steps": 300, "train.out": "runs/ft-seg"})
     >>> metrics["headline"]["name"], 0.0 <= metrics["headline"]["value"] <= 1.0
     ('miou', True)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -35,7 +36,7 @@ import torch
 from domainssl.device import autocast, resolve_device, warn_if_emulated
 from domainssl.errors import ConfigError
 from domainssl.export.load import read_export_config
-from domainssl.finetune.config import FinetuneRecipe, load_finetune_recipe, resolve_finetune_recipe
+from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.data import batch_schedule
 from domainssl.finetune.task import Task
 from domainssl.modalities import get_modality
@@ -64,14 +65,8 @@ def get_task(recipe: FinetuneRecipe) -> Task:
 
 def finetune(
     recipe: str | Path | FinetuneRecipe,
+    *,
     weights: str | Path | None = None,
-    data: str | Path | None = None,
-    label_fraction: float | None = None,
-    steps: int | None = None,
-    epochs: int | None = None,
-    out: str | Path | None = None,
-    seed: int | None = None,
-    device: str | None = None,
     overrides: dict[str, Any] | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
@@ -80,13 +75,9 @@ def finetune(
     Args:
         recipe: a recipe YAML path or a resolved :class:`FinetuneRecipe`.
         weights: an export folder (``domainssl export``), or None / ``"none"`` for random init.
-        data: dataset root with ``train/`` [``val/``] ``test/``; None = the recipe's (synthetic if unset).
-        label_fraction: fraction of the labelled training split, in (0, 1].
-        steps: optimiser steps (wins over ``epochs``); epochs: passes over the labelled subset.
-        out: output folder (default ``train.out``).
-        seed: seeds the label subset, batch order, flips, head initialisation and the draws during training.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        overrides: dotted recipe keys (``{"train.lr": 3e-4}``), applied before the flags above.
+        overrides: dotted recipe keys, e.g. ``{"train.steps": 300, "train.label_fraction": 0.1,
+            "train.seed": 3, "train.out": "runs/ft", "data.path": "frames/"}``; ``train.seed`` seeds the
+            label subset, batch order, flips, head initialisation and the draws during training.
         verbose: print progress and the headline metric.
 
     Returns:
@@ -97,7 +88,10 @@ def finetune(
         ConfigError: a bad recipe key/value or an export that does not fit the recipe.
         InvalidInputError: missing or malformed data files (the message names the file).
     """
-    recipe = _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, seed, device, overrides)
+    if isinstance(recipe, FinetuneRecipe):
+        recipe = FinetuneRecipe.resolve(recipe.to_dict(), overrides)
+    else:
+        recipe = FinetuneRecipe.load(recipe, overrides)
     weights_dir = None if weights is None or str(weights).lower() == "none" else Path(weights)
     t = recipe.train
     # flushed, so a redirected log shows each line as it comes
@@ -165,8 +159,8 @@ def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims:
     Raises:
         ConfigError: the export's modality or dimensionality does not match the recipe.
     """
-    options = {k: v for k, v in recipe.modality.items() if k != "name"}
-    name = recipe.modality["name"]
+    name = recipe.modality.name
+    options = dataclasses.asdict(recipe.modality.options)
     arch = recipe.model.backbone
     if weights is not None:
         config = read_export_config(weights)
@@ -201,28 +195,6 @@ def write_outputs(out_dir: Path, model: torch.nn.Module, metrics: dict[str, Any]
     tmp = out_dir / f".metrics.json.{os.getpid()}"
     tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     os.replace(tmp, out_dir / "metrics.json")
-
-
-def _resolve_recipe(recipe, weights, data, label_fraction, steps, epochs, out, seed, device, overrides) -> FinetuneRecipe:
-    flags: dict[str, Any] = dict(overrides or {})
-    if data is not None:
-        flags["data.path"] = str(data)
-    if label_fraction is not None:
-        flags["train.label_fraction"] = float(label_fraction)
-    if steps is not None:
-        flags["train.steps"] = int(steps)
-    elif epochs is not None:
-        flags["train.steps"] = None
-    if epochs is not None:
-        flags["train.epochs"] = int(epochs)
-    for key, value in (("train.out", out), ("train.seed", seed), ("train.device", device)):
-        if value is not None:
-            flags[key] = str(value) if key == "train.out" else value
-    if isinstance(recipe, FinetuneRecipe):
-        raw = recipe.to_dict()
-        source = raw.pop("source")
-        return resolve_finetune_recipe(raw, flags, source=source)
-    return load_finetune_recipe(recipe, flags)
 
 
 def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, total_steps: int,
@@ -303,6 +275,6 @@ def export_modality(weights: Path) -> Modality:
     name = (config.get("domainssl") or {}).get("modality")
     if not name:
         raise ConfigError(f"{weights}/config.json: no domainssl.modality record; re-export it with `domainssl export`")
-    recipe = resolve_finetune_recipe({"task": "classification", "modality": {"name": name}})
+    recipe = FinetuneRecipe.resolve({"task": "classification", "modality": {"name": name}})
     modality, _ = resolve_modality(recipe, Path(weights), 3 if config.get("library") == "monai" else 2)
     return modality

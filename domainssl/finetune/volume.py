@@ -48,8 +48,7 @@ from domainssl.models import create_backbone
 
 def volume_task(recipe: FinetuneRecipe) -> Task:
     """The 2.5D or 3D volume task, by ``modality.volume_mode`` (default 2.5d)."""
-    mode = recipe.modality.get("volume_mode", "2.5d")
-    return VolumeSegmentation3D(recipe) if mode == "3d" else VolumeSegmentation2p5D(recipe)
+    return VolumeSegmentation3D(recipe) if recipe.modality.volume_mode == "3d" else VolumeSegmentation2p5D(recipe)
 
 
 # ---------------------------------------------------------------------------------------- data

@@ -47,7 +47,7 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
     """Pretrain a backbone with the configured SSL method and write the run directory.
 
     Args:
-        config: a resolved configuration (:func:`domainssl.config.resolve_config`).
+        config: a resolved configuration (:meth:`domainssl.config.RunConfig.resolve`).
         resume: continue from ``RUN/checkpoints/last.pt`` (same views, same batch order).
         progress: show a tqdm progress bar.
     """

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from domainssl.errors import ConfigError
-from domainssl.finetune.config import load_finetune_recipe
+from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.data import batch_schedule, flip_draws, subset_indices
 
 RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes" / "finetune").glob("*.yaml"))
@@ -27,7 +27,7 @@ def test_all_five_recipes_ship_and_are_documented():
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
 def test_recipes_load_and_take_overrides(path):
-    recipe = load_finetune_recipe(path, {"train.steps": 7, "train.label_fraction": 0.1})
+    recipe = FinetuneRecipe.load(path, {"train.steps": 7, "train.label_fraction": 0.1})
     assert recipe.train.steps == 7 and recipe.train.label_fraction == 0.1
     assert recipe.to_dict()["task"]["name"] == recipe.task.name
 
@@ -37,10 +37,12 @@ def test_recipes_load_and_take_overrides(path):
     ({"train.label_fraction": 0.0}, "label_fraction"),
     ({"task.name": "tracking"}, "task.name"),
     ({"train.steps": "many"}, "train.steps"),
+    ({"modality.bogus": 1}, "modality: unknown key(s) ['bogus']"),  # typed like a pretraining recipe
+    ({"modality.name": "sonar"}, "modality.name: 'sonar' is not registered"),
 ])
 def test_bad_recipe_values_name_the_key(override, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
-        load_finetune_recipe(RECIPES[0], override)
+        FinetuneRecipe.load(RECIPES[0], override)
 
 
 def test_label_subset_is_reproducible_nested_and_seed_dependent():
@@ -72,10 +74,10 @@ def test_batch_order_and_flips_depend_only_on_the_seed():
 
 def test_3d_patch_size_must_match_the_encoder_stride():
     from domainssl.errors import ConfigError
-    from domainssl.finetune.config import load_finetune_recipe
+    from domainssl.finetune.config import FinetuneRecipe
     from domainssl.finetune.volume import VolumeSegmentation3D
 
     recipe_path = next(p for p in RECIPES if p.stem == "volume_segmentation_3d")
-    recipe = load_finetune_recipe(recipe_path, {"data.patch_size": 48})
+    recipe = FinetuneRecipe.load(recipe_path, {"data.patch_size": 48})
     with pytest.raises(ConfigError, match="data.patch_size: 48 must be a multiple of 32"):
         VolumeSegmentation3D(recipe).build_model("resnet10", 1, 3, weights=None)

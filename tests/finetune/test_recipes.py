@@ -10,12 +10,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from domainssl.finetune import finetune, load_finetune_recipe
+from domainssl.finetune import FinetuneRecipe, finetune
 from domainssl.finetune.run import get_task
 
 from .conftest import TINY_2D, TINY_VOLUME
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "finetune"
+
+
+def _run(out: Path, steps: int, seed: int = 0) -> dict:
+    """Dotted keys of one small CPU run writing to ``out``."""
+    return {"train.out": str(out), "train.steps": steps, "train.seed": seed, "train.device": "cpu"}
 
 
 def _finite_numbers(tree) -> list[float]:
@@ -42,8 +47,8 @@ def test_2d_recipes_from_export_and_from_scratch(name, headline, tof_export, tmp
     runs = {}
     for weights in (tof_export, "none"):
         out = tmp_path / str(weights != "none")
-        runs[weights] = finetune(RECIPES / f"{name}.yaml", weights=weights, steps=2, label_fraction=0.5, seed=1,
-                                 out=out, device="cpu", overrides=TINY_2D, verbose=False)
+        runs[weights] = finetune(RECIPES / f"{name}.yaml", weights=weights, verbose=False, overrides={
+            **TINY_2D, **_run(out, steps=2, seed=1), "train.label_fraction": 0.5})
         _check_outputs(out, runs[weights], headline)
     ssl, scratch = runs[tof_export], runs["none"]
     assert ssl["weights"] == str(tof_export) and scratch["weights"] == "none"
@@ -53,8 +58,8 @@ def test_2d_recipes_from_export_and_from_scratch(name, headline, tof_export, tmp
 
 
 def test_linear_probe_mode_freezes_the_backbone(tof_export, tmp_path):
-    metrics = finetune(RECIPES / "tof_classification.yaml", weights=tof_export, steps=2, out=tmp_path, device="cpu",
-                       overrides={**TINY_2D, "task.mode": "linear"}, verbose=False)
+    metrics = finetune(RECIPES / "tof_classification.yaml", weights=tof_export, verbose=False,
+                       overrides={**TINY_2D, **_run(tmp_path, steps=2), "task.mode": "linear"})
     state = torch.load(tmp_path / "model.pt", weights_only=True)["model"]
     exported = load_file(str(Path(tof_export) / "model.safetensors"))
     conv = "backbone.conv1.0.weight"
@@ -63,15 +68,13 @@ def test_linear_probe_mode_freezes_the_backbone(tof_export, tmp_path):
 
 
 def test_another_seed_draws_another_label_subset(tmp_path):
-    common = dict(weights="none", steps=1, label_fraction=0.5, device="cpu", overrides=TINY_2D, verbose=False)
-    a = finetune(RECIPES / "tof_classification.yaml", seed=0, out=tmp_path / "a", **common)
-    b = finetune(RECIPES / "tof_classification.yaml", seed=1, out=tmp_path / "b", **common)
+    a, b = (finetune(RECIPES / "tof_classification.yaml", weights="none", verbose=False, overrides={
+        **TINY_2D, **_run(tmp_path / str(seed), steps=1, seed=seed), "train.label_fraction": 0.5}) for seed in (0, 1))
     assert a["train_subset_sha1"] != b["train_subset_sha1"]
 
 
 def test_the_log_shows_each_tenth_of_the_steps_with_the_time_left(tmp_path, capsys):
-    finetune(RECIPES / "tof_classification.yaml", weights="none", steps=3, out=tmp_path, device="cpu",
-             overrides=TINY_2D)
+    finetune(RECIPES / "tof_classification.yaml", weights="none", overrides={**TINY_2D, **_run(tmp_path, steps=3)})
     lines = [line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith("step ")]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert all(" s elapsed, about " in line for line in lines)
@@ -85,15 +88,15 @@ def test_a_seed_repeats_a_detection_run_whatever_the_callers_random_state(tmp_pa
     for caller_seed in (1, 2):
         torch.manual_seed(caller_seed)
         caller_state = torch.get_rng_state()
-        runs.append(finetune(RECIPES / "tof_detection.yaml", weights="none", steps=3, seed=0, out=tmp_path / "run",
-                             device="cpu", overrides=TINY_2D, verbose=False))
+        runs.append(finetune(RECIPES / "tof_detection.yaml", weights="none", verbose=False,
+                             overrides={**TINY_2D, **_run(tmp_path / "run", steps=3, seed=0)}))
         assert torch.equal(torch.get_rng_state(), caller_state)  # the caller's random state is left alone
     assert runs[0]["final_loss"] == runs[1]["final_loss"] and runs[0]["test"] == runs[1]["test"]
 
 
 @pytest.mark.parametrize("task_name", ["tof_segmentation", "tof_classification", "tof_detection"])
 def test_backbones_load_the_export_exactly_and_heads_start_equal(task_name, tof_export):
-    recipe = load_finetune_recipe(RECIPES / f"{task_name}.yaml", TINY_2D)
+    recipe = FinetuneRecipe.load(RECIPES / f"{task_name}.yaml", TINY_2D)
     task = get_task(recipe)
     exported = load_file(str(Path(tof_export) / "model.safetensors"))
     models = {}
@@ -122,8 +125,8 @@ def test_volume_recipes_from_export_and_from_scratch(recipe, export, request, tm
     overrides = {**TINY_VOLUME, "model.backbone": "resnet10t" if recipe.endswith("2p5d") else "resnet10"}
     for w in (weights, "none"):
         out = tmp_path / str(w != "none")
-        metrics = finetune(RECIPES / f"{recipe}.yaml", weights=w, steps=1, out=out, device="cpu",
-                           overrides=overrides, verbose=False)
+        metrics = finetune(RECIPES / f"{recipe}.yaml", weights=w, verbose=False,
+                           overrides={**overrides, **_run(out, steps=1)})
         _check_outputs(out, metrics, "dice")
         assert metrics["num_train_labelled"] == 2
         assert set(metrics["test"]) >= {"dice", "dice_soft_tissue", "dice_organ"}

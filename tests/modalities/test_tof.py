@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from domainssl.config import load_recipe, resolve_config
+from domainssl.config import RunConfig
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.modalities import get_modality
 from domainssl.modalities import tof as tof_module
@@ -90,16 +90,16 @@ def test_bad_files_name_the_file(tmp_path, name, write, problem):
 
 
 def test_channels_set_in_chans_and_are_validated():
-    config = resolve_config(load_recipe(None), {"modality.channels": ["depth", "valid"]})
+    config = RunConfig.resolve({}, {"modality.channels": ["depth", "valid"]})
     assert config.modality.name == "tof"
     assert get_modality("tof", config.modality.options).in_chans == 2
     assert get_modality("tof").in_chans == 1
     with pytest.raises(ConfigError, match="channels"):
-        resolve_config(load_recipe(None), {"modality.channels": ["valid"]})
+        RunConfig.resolve({}, {"modality.channels": ["valid"]})
     with pytest.raises(ConfigError, match="sensor"):
-        resolve_config(load_recipe(None), {"modality.sensor": "kinect_v9"})
+        RunConfig.resolve({}, {"modality.sensor": "kinect_v9"})
     with pytest.raises(ConfigError, match="noise_p"):
-        resolve_config(load_recipe(None), {"modality.noise_p": 1.5})
+        RunConfig.resolve({}, {"modality.noise_p": 1.5})
     assert get_modality("tof", object_aware_crop=True).options.object_aware_crop == 0.8
 
 
