@@ -3,7 +3,7 @@
 Design (issue 6, item 4):
 
 * Data: the synthetic ToF world; fine-tuning splits train / val / test are rendered from seeds disjoint
-  from each other and from the pretraining frames (see ``domainssl.finetune.data.SPLIT_SEEDS``).
+  from each other and from the pretraining frames (see ``domainssl.data.synthetic.splits.SPLIT_SEEDS``).
   Segmentation and detection on cluttered scenes, classification on object-centric scenes.
 * Inits: random, and one export per SSL method (BYOL, SimSiam, MoCo, SimCLR) pretrained with
   ``domainssl.pretrain`` for the same number of optimiser steps.
@@ -180,7 +180,7 @@ def finetune_run(task: str, weights: Path | None, fraction: float, seed: int, st
 def classification_splits(budget: Budget):
     """(modality, train, test) of the benchmark's classification data: normalised frames, every train frame."""
     from domainssl.finetune import FinetuneRecipe
-    from domainssl.finetune.data import load_splits_2d
+    from domainssl.finetune.splits import load_splits_2d
     from domainssl.modalities import get_modality
 
     recipe = FinetuneRecipe.load(RECIPES / "tof_classification.yaml", {
@@ -193,7 +193,7 @@ def classification_splits(budget: Budget):
 
 def labelled(train, fraction: float, seed: int) -> np.ndarray:
     """Indices of the labelled subset: the same frames the fine-tuning runs of this seed see."""
-    from domainssl.finetune.data import subset_indices
+    from domainssl.data.sampling import subset_indices
 
     return subset_indices(len(train), fraction, seed, labels=train.targets)
 

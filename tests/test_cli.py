@@ -71,6 +71,7 @@ def test_help_shows_examples_and_info_lists_registries():
         assert word in info.output
 
 
+@pytest.mark.slow
 def test_installed_console_script_runs_in_a_subprocess(gray16_dir, tmp_path):
     run = tmp_path / "sub"
     script = [str(Path(sys.executable).with_name("domainssl")), "pretrain", "--modality", "gray", "--data", str(gray16_dir),
@@ -80,6 +81,7 @@ def test_installed_console_script_runs_in_a_subprocess(gray16_dir, tmp_path):
     assert "Run directory" in done.stdout and len(_rows(run)) == 3
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_a_checkpoint_that_resume_continues(gray16_dir, tmp_path):
     import signal
     import time

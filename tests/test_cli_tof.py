@@ -34,9 +34,9 @@ def test_synth_tof_is_byte_identical_for_the_same_seed(tmp_path):
 def test_pretrain_tof_without_data_uses_the_synthetic_world(tmp_path):
     run = tmp_path / "run"
     result = CliRunner().invoke(main, ["pretrain", "--modality", "tof", "--out", str(run), *SMALL,
-                                       "--set", "data.synthetic_frames=16"])
+                                       "--set", "data.synthetic_frames=16", "--set", "train.eval_frames=[30,15]"])
     assert result.exit_code == 0, result.output
-    assert "kNN accuracy" in result.output and "random init" in result.output and "pretrained" in result.output
+    assert "kNN accuracy on 15 held-out labelled frames" in result.output and "random init" in result.output and "pretrained" in result.output
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert 0.0 <= evaluation["knn_pretrained"] <= 1.0 and len(evaluation["classes"]) >= 4
     config = json.loads((run / "export" / "config.json").read_text())

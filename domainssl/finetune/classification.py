@@ -20,12 +20,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy
 
+from domainssl.data.labelled import Split
+from domainssl.data.sampling import flip_draws, subset_indices
 from domainssl.evaluate.knn import recalibrate_batchnorm
-from domainssl.finetune.data import Split, flip_draws, load_splits_2d, subset_indices
+from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
-from domainssl.models import create_backbone
 from domainssl.modalities.base import Modality
+from domainssl.models import create_backbone
 
 
 class Classifier(nn.Module):

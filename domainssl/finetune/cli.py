@@ -102,9 +102,9 @@ def _probe_options(func):
 
 def _probe(kind: str, weights, data, labels, val_fraction, width, height, seed, as_json, k: int = 20) -> None:
     from domainssl.evaluate.probe import probe_backbone
+    from domainssl.evaluate.probe_data import load_probe_splits
     from domainssl.export import load_backbone
     from domainssl.export.load import read_export_config
-    from domainssl.finetune.data import load_probe_splits
     from domainssl.finetune.run import export_modality
 
     if read_export_config(Path(weights)).get("library") == "monai":

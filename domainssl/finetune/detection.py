@@ -25,12 +25,14 @@ import timm
 import torch
 import torch.nn as nn
 from torchvision.models.detection import FasterRCNN
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.ops import FeaturePyramidNetwork
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-from domainssl.finetune.data import Split, flip_draws, load_splits_2d
+from domainssl.data.labelled import Split
+from domainssl.data.sampling import flip_draws
+from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task
 from domainssl.finetune.weights import load_export_into
 from domainssl.modalities.base import Modality

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from domainssl.data.sampling import batch_schedule
 from domainssl.device import autocast, resolve_device, warn_if_emulated
 from domainssl.errors import ConfigError
 from domainssl.export.load import read_export_config
 from domainssl.finetune.config import FinetuneRecipe
-from domainssl.finetune.data import batch_schedule
 from domainssl.finetune.task import Task
 from domainssl.modalities import get_modality
 from domainssl.modalities.base import Modality

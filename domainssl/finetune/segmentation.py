@@ -23,7 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
-from domainssl.finetune.data import Split, flip_draws, load_splits_2d
+from domainssl.data.labelled import Split
+from domainssl.data.sampling import flip_draws
+from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
 from domainssl.modalities.base import Modality

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from domainssl.data.labelled import Split
+from domainssl.data.sampling import subset_indices
 from domainssl.finetune.config import FinetuneRecipe
-from domainssl.finetune.data import Split, subset_indices
 from domainssl.modalities.base import Modality
 
 

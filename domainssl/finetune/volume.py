@@ -35,10 +35,11 @@ from monai.transforms import Orientation, Spacing, SpatialCrop, SpatialPad
 from monai.transforms.utils import generate_spatial_bounding_box
 from monai.utils import convert_to_numpy
 
+from domainssl.data.labelled import SPLITS, Split, split_folders
+from domainssl.data.synthetic.splits import SPLIT_SEEDS
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.export import load_backbone
 from domainssl.finetune.config import FinetuneRecipe
-from domainssl.finetune.data import SPLIT_SEEDS, SPLITS, Split, split_folders
 from domainssl.finetune.segmentation import build_unet
 from domainssl.finetune.task import Task
 from domainssl.modalities.base import Modality

@@ -1,4 +1,4 @@
-"""Labelled 2D splits for fine-tuning: the ToF-world folder layout, label subsets and seeded batches.
+"""Labelled 2D splits on disk: the folder layout, reading a split into memory, train / val / test.
 
 A split folder (``DATA/train``, ``DATA/val``, ``DATA/test``) holds::
 
@@ -9,9 +9,8 @@ A split folder (``DATA/train``, ``DATA/val``, ``DATA/test``) holds::
     labels.csv                  classification: file,class_id,class_name (file relative to the split folder)
 
 That is what :func:`domainssl.data.synthetic.write_dataset` writes, so the synthetic ToF world
-serves as labelled data out of the box (train / val / test rendered from disjoint seeds).
-A split is loaded into memory, resized (nearest) to the recipe's ``width`` x ``height`` and
-normalised by the modality.
+serves as labelled data out of the box (:mod:`domainssl.data.synthetic.splits`). A split is loaded
+into memory, resized (nearest) to ``width`` x ``height`` and normalised by the modality.
 
 Examples:
     >>> split = load_split(folder, "segmentation", modality, width=64, height=48)
@@ -25,7 +24,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,11 +32,7 @@ import numpy as np
 from domainssl.errors import InvalidInputError
 from domainssl.modalities.base import Modality
 
-#: Synthetic splits are rendered from ``data.seed + SPLIT_SEEDS[split]``: disjoint from each other, from
-#: the pretraining frames (seed = train.seed) and from the built-in kNN sets (seed + 1_000_003 / 2_000_003).
-SPLIT_SEEDS = {"train": 7_000_001, "val": 7_000_002, "test": 7_000_003}
 SPLITS = ("train", "val", "test")
-
 
 @dataclass
 class Split:
@@ -66,7 +61,6 @@ class Split:
 
         return Split(pick(self.images), pick(self.targets), self.class_names, [self.files[i] for i in indices])
 
-
 def split_folders(path: str | Path) -> dict[str, Path | None]:
     """``{"train": ..., "val": ... or None, "test": ...}`` under a user's data root.
 
@@ -85,7 +79,6 @@ def split_folders(path: str | Path) -> dict[str, Path | None]:
         )
     return folders
 
-
 def frame_files(folder: Path) -> list[str]:
     """Frame files of a split, relative to it: annotations.json / labels.csv order, else sorted ``depth/*``."""
     if (folder / "annotations.json").is_file():
@@ -97,11 +90,9 @@ def frame_files(folder: Path) -> list[str]:
         raise InvalidInputError(f"{folder}: no frames (expected depth/*.png, annotations.json or labels.csv)")
     return [str(p.relative_to(folder)) for p in files]
 
-
 def normalise_frames(frames: list[np.ndarray], modality: Modality) -> np.ndarray:
     """Stack of normalised frames, float32 (N, C, H, W)."""
     return np.stack([modality.normalise(f, modality.validity(f)) for f in frames]).astype(np.float32)
-
 
 def load_targets(folder: Path, files: list[str], task: str, width: int, height: int,
                  sizes: list[tuple[int, int]]) -> tuple[Any, list[str]]:
@@ -151,7 +142,6 @@ def load_targets(folder: Path, files: list[str], task: str, width: int, height: 
         return ids, [names[k] for k in sorted(names)]
     raise ValueError(f"task {task!r} has no 2D targets")
 
-
 def load_split(folder: Path, task: str, modality: Modality, width: int, height: int,
                fit_stats: bool = False) -> Split:
     """Read one split folder into memory; with ``fit_stats`` the modality's mean/std are fitted on it first."""
@@ -164,7 +154,6 @@ def load_split(folder: Path, task: str, modality: Modality, width: int, height: 
     targets, names = load_targets(folder, files, task, width, height, sizes)
     return Split(normalise_frames(frames, modality), targets, names, files)
 
-
 def read_frames_with_sizes(folder: Path, files: list[str], modality: Modality, width: int,
                            height: int) -> list[tuple[np.ndarray, tuple[int, int]]]:
     """``(resized raw frame, original (H, W))`` for each file."""
@@ -175,131 +164,20 @@ def read_frames_with_sizes(folder: Path, files: list[str], modality: Modality, w
     return out
 
 
-def subset_indices(n: int, fraction: float, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
-    """Sorted indices of a reproducible ``fraction`` of ``n`` items (at least 1; per class when ``labels``).
-
-    The subset depends only on (``n``, ``fraction``, ``seed``, ``labels``), never on the weights, so
-    SSL init and random init see the same frames. Subsets are nested: for one seed, the 1 % subset
-    lies inside the 10 % subset (each is a prefix of one seeded permutation).
-    """
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"label fraction {fraction} must be in (0, 1]")
-    if labels is None:
-        order = np.random.default_rng([seed, 0x5B5E7]).permutation(n)
-        return np.sort(order[: max(1, int(round(fraction * n)))])
-    picks = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        order = np.random.default_rng([seed, 0x5B5E7, int(c)]).permutation(members)
-        picks.append(order[: max(1, int(round(fraction * len(members))))])
-    return np.sort(np.concatenate(picks))
-
-
-def batch_schedule(n: int, batch_size: int, steps: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
-    """``(step, indices)`` for steps 0..steps-1: seeded epoch permutations, full batches only.
-
-    Depends only on (``n``, ``batch_size``, ``steps``, ``seed``), so paired runs see the same batches.
-    A subset smaller than ``batch_size`` is one (shuffled) batch per step.
-    """
-    size = min(batch_size, n)
-    per_epoch = n // size
-    step = 0
-    epoch = 0
-    while step < steps:
-        order = np.random.default_rng([seed, 0xBA7C4, epoch]).permutation(n)
-        for b in range(per_epoch):
-            if step >= steps:
-                return
-            yield step, order[b * size : (b + 1) * size]
-            step += 1
-        epoch += 1
-
-
-def flip_draws(seed: int, step: int, count: int, p: float = 0.5) -> np.ndarray:
-    """Boolean (count,) horizontal-flip draws of one step (seeded by ``seed`` and ``step`` only)."""
-    return np.random.default_rng([seed, 0xF11B, step]).random(count) < p
-
-
-def _resize(raw: np.ndarray, width: int, height: int) -> np.ndarray:
-    raw = np.asarray(raw)
-    if raw.shape[:2] == (height, width):
-        return raw
-    return cv2.resize(raw, (width, height), interpolation=cv2.INTER_NEAREST)
-
-
-def _coco(folder: Path) -> dict:
-    path = folder / "annotations.json"
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: missing; detection needs COCO annotations (images, annotations, categories)")
-    try:
-        coco = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{path}: not valid JSON ({exc})") from exc
-    for key in ("images", "annotations", "categories"):
-        if key not in coco:
-            raise InvalidInputError(f"{path}: no {key!r} list; expected COCO format")
-    return coco
-
-
-def _coco_names(folder: Path) -> list[str]:
-    """``["background", name of id 1, ...]``; category ids must be 1..K."""
-    categories = sorted(_coco(folder)["categories"], key=lambda c: c["id"])
-    ids = [c["id"] for c in categories]
-    if ids != list(range(1, len(ids) + 1)):
-        raise InvalidInputError(f"{folder}/annotations.json: category ids {ids} must be 1..K (0 is background)")
-    return ["background", *[c["name"] for c in categories]]
-
-
-def _csv_rows(folder: Path) -> list[dict[str, str]]:
-    path = folder / "labels.csv"
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: missing; classification needs labels.csv with file,class_id,class_name")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
-        raise InvalidInputError(f"{path}: has no rows")
-    return rows
-
-
-def synthetic_split_folders(modality: Modality, scene: str, sizes: dict[str, int], width: int, height: int,
-                            seed: int) -> dict[str, Path]:
-    """Render (once, cached) the synthetic ToF world's train / val / test splits from disjoint seeds.
-
-    Raises:
-        InvalidInputError: the modality has no synthetic labelled data (only ``tof`` has); pass --data.
-    """
-    if modality.name != "tof":
-        raise InvalidInputError(
-            f"modality {modality.name!r} has no synthetic labelled data; pass --data ROOT with train/ and test/ "
-            "folders in the layout described at the top of the recipe"
-        )
-    from domainssl.data.synthetic import ensure_dataset
-    from domainssl.paths import cache_dir
-
-    return {
-        split: ensure_dataset(cache_dir(), n=sizes[split], scene=scene, width=width, height=height,
-                              sensor=modality.options.sensor, seed=seed + SPLIT_SEEDS[split])
-        for split in SPLITS
-        if sizes[split] > 0
-    }
-
-
-def load_splits_2d(data_cfg: Any, task: str, modality: Modality, fit_stats: bool) -> dict[str, Split | None]:
-    """Train / val / test splits of a 2D task, from ``data_cfg.path`` or the synthetic ToF world.
+def load_split_folders(folders: dict[str, Path | None], task: str, modality: Modality, width: int, height: int,
+                       fit_stats: bool) -> dict[str, Split | None]:
+    """Read each split folder (None = absent); with ``fit_stats`` the statistics are fitted on train.
 
     Classification ids are mapped to 0..K-1 by the train split's sorted class ids.
+
+    Raises:
+        InvalidInputError: a val / test class id that the train split does not have.
     """
-    if data_cfg.path:
-        folders: dict[str, Path | None] = split_folders(data_cfg.path)
-    else:
-        sizes = {"train": data_cfg.train_frames, "val": data_cfg.val_frames, "test": data_cfg.test_frames}
-        folders = dict(synthetic_split_folders(modality, data_cfg.scene, sizes, data_cfg.width, data_cfg.height,
-                                               data_cfg.seed))
     splits: dict[str, Split | None] = {}
     for name in SPLITS:
         folder = folders.get(name)
         splits[name] = None if folder is None else load_split(
-            folder, task, modality, data_cfg.width, data_cfg.height, fit_stats=fit_stats and name == "train")
+            folder, task, modality, width, height, fit_stats=fit_stats and name == "train")
     if task == "classification":
         train = splits["train"]
         classes = np.unique(train.targets)
@@ -316,56 +194,39 @@ def load_splits_2d(data_cfg: Any, task: str, modality: Modality, fit_stats: bool
     return splits
 
 
-def load_probe_splits(data: str | Path, labels: str | Path | None, modality: Modality, width: int | None = None,
-                      height: int | None = None, val_fraction: float = 0.3, seed: int = 0) -> tuple[Split, Split]:
-    """Labelled (train, val) frames for quick probes (``domainssl eval knn|linear``).
+def _resize(raw: np.ndarray, width: int, height: int) -> np.ndarray:
+    raw = np.asarray(raw)
+    if raw.shape[:2] == (height, width):
+        return raw
+    return cv2.resize(raw, (width, height), interpolation=cv2.INTER_NEAREST)
 
-    ``data`` is either a root with ``train/`` and ``test/`` split folders (each with ``labels.csv``), or
-    one folder of frames whose labels come from ``labels`` (default ``data/labels.csv``; columns
-    ``file,class_id[,class_name]``, files relative to ``data``), split per class into train and
-    ``val_fraction`` val with ``seed``. Frames are resized (nearest) to ``width`` x ``height``
-    (default: the first frame's size).
+def _coco(folder: Path) -> dict:
+    path = folder / "annotations.json"
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: missing; detection needs COCO annotations (images, annotations, categories)")
+    try:
+        coco = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path}: not valid JSON ({exc})") from exc
+    for key in ("images", "annotations", "categories"):
+        if key not in coco:
+            raise InvalidInputError(f"{path}: no {key!r} list; expected COCO format")
+    return coco
 
-    Raises:
-        InvalidInputError: missing folder, CSV or frames; a class with a single frame.
-    """
-    from domainssl.finetune.config import DataSection
+def _coco_names(folder: Path) -> list[str]:
+    """``["background", name of id 1, ...]``; category ids must be 1..K."""
+    categories = sorted(_coco(folder)["categories"], key=lambda c: c["id"])
+    ids = [c["id"] for c in categories]
+    if ids != list(range(1, len(ids) + 1)):
+        raise InvalidInputError(f"{folder}/annotations.json: category ids {ids} must be 1..K (0 is background)")
+    return ["background", *[c["name"] for c in categories]]
 
-    root = Path(data)
-    if not root.is_dir():
-        raise InvalidInputError(f"--data {root}: no such folder")
-    split_layout = labels is None and (root / "train").is_dir() and (root / "test").is_dir()
-    csv_path = None if split_layout else Path(labels) if labels is not None else root / "labels.csv"
-    if csv_path is not None and not csv_path.is_file():
-        raise InvalidInputError(f"{csv_path}: no labels file; pass --labels labels.csv (columns file,class_id,class_name) "
-                                f"or use a root with train/ and test/ split folders")
-    first_folder = root / "train" if split_layout else root
-    first = frame_files(first_folder)[0] if split_layout else _csv_rows_at(csv_path)[0]["file"]
-    h0, w0 = np.asarray(modality.read(first_folder / first)).shape[:2]
-    width, height = width or w0, height or h0
-    if split_layout:
-        splits = load_splits_2d(DataSection(path=str(root), width=width, height=height), "classification", modality, False)
-        return splits["train"], splits["test"]
-    rows = _csv_rows_at(csv_path)
-    files = [row["file"] for row in rows]
-    ids = np.array([int(row["class_id"]) for row in rows], np.int64)
-    names = {int(r["class_id"]): r.get("class_name") or f"class_{r['class_id']}" for r in rows}
-    classes = np.unique(ids)
-    targets = np.searchsorted(classes, ids).astype(np.int64)
-    counts = np.bincount(targets)
-    if counts.min() < 2:
-        raise InvalidInputError(f"{csv_path}: class {names[int(classes[counts.argmin()])]!r} has one frame; "
-                                "each class needs at least two (one to train on, one to test)")
-    frames = [f for f, _ in read_frames_with_sizes(root, files, modality, width, height)]
-    split = Split(normalise_frames(frames, modality), targets, [names[int(c)] for c in classes], files)
-    val = subset_indices(len(split), val_fraction, seed, labels=targets)
-    train = np.setdiff1d(np.arange(len(split)), val)
-    return split.subset(train), split.subset(val)
-
-
-def _csv_rows_at(path: Path) -> list[dict[str, str]]:
+def _csv_rows(folder: Path) -> list[dict[str, str]]:
+    path = folder / "labels.csv"
+    if not path.is_file():
+        raise InvalidInputError(f"{path}: missing; classification needs labels.csv with file,class_id,class_name")
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    if not rows or "file" not in rows[0] or "class_id" not in rows[0]:
-        raise InvalidInputError(f"{path}: expected a header file,class_id[,class_name] and at least one row")
+    if not rows:
+        raise InvalidInputError(f"{path}: has no rows")
     return rows

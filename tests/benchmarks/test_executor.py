@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 POOL_THEN_WAIT = """
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -29,6 +29,7 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.slow
 def test_workers_exit_when_the_benchmark_process_is_killed():
     benchmark = subprocess.Popen([sys.executable, "-c", POOL_THEN_WAIT, str(BENCHMARKS)], stdout=subprocess.PIPE,
                                  text=True)
