@@ -86,7 +86,7 @@ class Modality(ABC):
             if path.is_file():
                 found.append(path)
             elif path.is_dir():
-                found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and self.accepts(p))
+                found.extend(self.folder_items(path))
             else:
                 raise InvalidInputError(f"{path}: no such file or folder; check --data")
         if not found:
@@ -94,6 +94,10 @@ class Modality(ABC):
                 f"no {self.name} files ({', '.join(self.extensions)}) found in {[str(p) for p in paths]}"
             )
         return found
+
+    def folder_items(self, folder: Path) -> list[Path]:
+        """The training items inside ``folder``, recursively: by default its files with a known suffix."""
+        return [p for p in sorted(folder.rglob("*")) if p.is_file() and self.accepts(p)]
 
     def accepts(self, path: Path) -> bool:
         """True if ``path`` has one of this modality's suffixes (``.nii.gz`` counts as one suffix)."""

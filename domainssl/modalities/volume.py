@@ -46,7 +46,7 @@ from domainssl.augment.volume import VolumeViews
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.modalities.base import Modality, ViewFn
 from domainssl.modalities.registry import register_modality
-from domainssl.modalities.volume_io import find_volumes, load_volume
+from domainssl.modalities.volume_io import load_volume, volume_items
 from domainssl.paths import cache_dir
 
 #: HU windows (a_min, a_max): wide (SwinUNETR / Models Genesis), soft tissue (W 221 / L 53),
@@ -123,8 +123,11 @@ class VolumeModality(Modality):
     # -- files -------------------------------------------------------------------------------------
 
     def discover(self, paths: Sequence[str | Path]) -> list[Path]:
-        """NIfTI files and DICOM series folders (one item per folder holding DICOM files), recursively."""
-        return find_volumes(paths)
+        """NIfTI files and DICOM series folders (one item per folder holding DICOM files), sorted, once each."""
+        return sorted(set(super().discover(paths)))
+
+    def folder_items(self, folder: Path) -> list[Path]:
+        return volume_items(folder)
 
     # -- reading -----------------------------------------------------------------------------------
 

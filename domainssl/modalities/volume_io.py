@@ -5,7 +5,7 @@ problem and the fix: a 2D image, a 4D series, NaN/Inf voxels, an empty DICOM fol
 several series, or a file that cannot be decoded.
 
 Examples:
-    >>> items = find_volumes(["data/"])            # NIfTI files + one Path per DICOM series folder
+    >>> items = volume_items(Path("data/"))        # NIfTI files + one Path per DICOM series folder
     >>> image = load_volume(items[0])              # MetaTensor (1, X, Y, Z), float32, with its affine
 """
 
@@ -51,36 +51,25 @@ def dicom_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.iterdir()) if is_dicom_file(p)]
 
 
-def find_volumes(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand files and folders into volume items: NIfTI files and DICOM series folders.
-
-    A folder that directly holds DICOM files is one item (a series); folders are searched recursively.
+def volume_items(folder: Path) -> list[Path]:
+    """The volumes inside ``folder``, recursively: NIfTI files, and each folder that directly holds DICOM
+    files as one item (a series).
 
     Raises:
-        InvalidInputError: a path does not exist; a folder given directly holds no NIfTI file and no
-            DICOM file (for example an empty DICOM folder); or nothing was found at all.
+        InvalidInputError: ``folder`` holds no NIfTI file and no DICOM file (for example an empty DICOM folder).
     """
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            items = []
-            for folder in [path, *sorted(p for p in path.rglob("*") if p.is_dir())]:
-                children = sorted(folder.iterdir())
-                items += [p for p in children if p.is_file() and is_nifti(p)]
-                if any(is_dicom_file(p) for p in children):
-                    items.append(folder)
-            if not items:
-                raise InvalidInputError(
-                    f"{path}: folder holds no NIfTI file (.nii, .nii.gz) and no DICOM file (empty DICOM folder?); "
-                    f"point --data at NIfTI files or at folders of DICOM slices ({DICOM_HINT})"
-                )
-            found += items
-        else:
-            raise InvalidInputError(f"{path}: no such file or folder; check --data")
-    return sorted(set(found))
+    items = []
+    for sub in [folder, *sorted(p for p in folder.rglob("*") if p.is_dir())]:
+        children = sorted(sub.iterdir())
+        items += [p for p in children if p.is_file() and is_nifti(p)]
+        if any(is_dicom_file(p) for p in children):
+            items.append(sub)
+    if not items:
+        raise InvalidInputError(
+            f"{folder}: folder holds no NIfTI file (.nii, .nii.gz) and no DICOM file (empty DICOM folder?); "
+            f"point --data at NIfTI files or at folders of DICOM slices ({DICOM_HINT})"
+        )
+    return items
 
 
 def load_volume(path: str | Path) -> MetaTensor:
