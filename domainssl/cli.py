@@ -126,6 +126,7 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     """
     from domainssl.api import make_config
     from domainssl.api import pretrain as run_pretrain
+    from domainssl.export import ExportSpec
 
     saved = Path(flags.get("out") or "runs/latest") / "config.yaml"
     if resume and recipe is None and saved.is_file():
@@ -136,7 +137,7 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     click.echo(f"  config.yaml, metrics.csv, metrics.png (curves), checkpoints/last.pt ({result.steps} steps)")
     if result.export_dir is not None:
         click.echo(f"  exported backbone: {result.export_dir}")
-        if _is_timm_export(result.export_dir):
+        if ExportSpec.read(result.export_dir).format == "timm":
             click.echo(f'  load it: timm.create_model("local-dir:{result.export_dir}", pretrained=True)')
         else:
             click.echo(f'  load it: domainssl.load_backbone("{result.export_dir}")  (MONAI 3D network)')
@@ -147,12 +148,6 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
         click.echo(f"  raw pixels        {ev['knn_raw_pixels']:.3f}")
         click.echo(f"  random init       {ev['knn_random_init']:.3f}")
         click.echo(f"  pretrained        {ev['knn_pretrained']:.3f}")
-
-
-def _is_timm_export(folder: Path) -> bool:
-    import json
-
-    return json.loads((folder / "config.json").read_text()).get("domainssl", {}).get("format", "timm") == "timm"
 
 
 @main.command(

@@ -25,7 +25,7 @@ FORBIDDEN = {
                "evaluate", *TOP},
     "methods": {"data", "modalities", "augment", "physics", "config", "train", "export", "finetune", "evaluate", *TOP},
     "config": {"data", "augment", "physics", "models", "train", "export", "finetune", "evaluate", *TOP},
-    "export": {"data", "augment", "physics", "modalities", "config", "methods", "train", "finetune", "evaluate", *TOP},
+    "export": {"data", "augment", "physics", "config", "methods", "train", "finetune", "evaluate", *TOP},
     "evaluate": {"methods", "train", "finetune", *TOP},
     "finetune": {"methods", "train", *TOP},
     "train": {"finetune", *TOP},

@@ -1,5 +1,7 @@
 """Exported backbones that timm, segmentation-models-pytorch, torchvision, detectron2 and MONAI load as-is.
 
+- :class:`ExportSpec`: what an export is (architecture, input, statistics, provenance); reads and
+  writes ``config.json``. Read it once per command and pass it on.
 - :func:`export_backbone`: timm local-dir folder (``config.json`` + ``model.safetensors`` + ``README.md``).
 - :func:`export_monai`: MONAI 3D ResNet state dict + constructor call.
 - :func:`export_detectron2`: ``.pkl`` for detectron2 ResNets (MoCo convention) + config note.
@@ -8,12 +10,15 @@
 """
 
 from domainssl.export.detectron2 import export_detectron2, to_detectron2
-from domainssl.export.load import adapt_stem_weight, load_backbone
+from domainssl.export.load import load_backbone
 from domainssl.export.monai_state import export_monai, load_monai_backbone
 from domainssl.export.run import export_run
+from domainssl.export.spec import ExportSpec
+from domainssl.export.stem import adapt_stem_weight
 from domainssl.export.timm_folder import export_backbone
 
 __all__ = [
+    "ExportSpec",
     "adapt_stem_weight",
     "export_backbone",
     "export_detectron2",

@@ -9,6 +9,7 @@ needed to write it.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -18,7 +19,7 @@ import torch
 import torch.nn as nn
 import yaml
 
-from domainssl.export.timm_folder import check_channels, plain_state_dict, provenance_record
+from domainssl.export.spec import ExportSpec, plain_state_dict
 
 #: timm ResNets with detectron2's plain 7x7 stem and block layout, and their MODEL.RESNETS.DEPTH.
 DETECTRON2_DEPTHS = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
@@ -60,34 +61,31 @@ def to_detectron2(state_dict: Mapping[str, torch.Tensor], architecture: str) -> 
     }
 
 
-def export_detectron2(
-    backbone: nn.Module,
-    out_dir: str | Path,
-    *,
-    architecture: str,
-    in_chans: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    provenance: Mapping[str, Any],
-) -> Path:
+def export_detectron2(backbone: nn.Module, out_dir: str | Path, spec: ExportSpec) -> Path:
     """Write ``<arch>_domainssl_detectron2.pkl`` and ``detectron2_config.yaml`` into ``out_dir``.
 
     The config note sets ``MODEL.PIXEL_MEAN``/``PIXEL_STD`` (length ``in_chans``, 0–255 scale: feed the
     modality's normalised image times 255), ``MODEL.RESNETS.STRIDE_IN_1X1: False`` (timm puts the stride
     in the 3x3 conv), ``DEPTH``, ``RES2_OUT_CHANNELS`` for R18/34, and ``INPUT.FORMAT`` where one exists.
 
+    Args:
+        backbone: a timm ResNet built with ``num_classes=0``.
+        out_dir: folder to write.
+        spec: the 2D export's architecture, statistics and provenance (its format is set here).
+
     Returns:
         ``out_dir`` as a Path.
     """
     out_dir = Path(out_dir)
-    check_channels(in_chans, (in_chans, 1, 1), mean, std, spatial_dims=2)
-    model = to_detectron2(plain_state_dict(backbone), architecture)
-    record = provenance_record(provenance, None, export_format="detectron2")
+    if spec.spatial_dims != 2:
+        raise ValueError(f"a detectron2 export is 2D; this spec has spatial_dims={spec.spatial_dims}")
+    model = to_detectron2(plain_state_dict(backbone), spec.architecture)
+    record = dataclasses.replace(spec, format="detectron2").record()
     out_dir.mkdir(parents=True, exist_ok=True)
-    pkl = out_dir / f"{architecture}_domainssl_detectron2.pkl"
+    pkl = out_dir / f"{spec.architecture}_domainssl_detectron2.pkl"
     with open(pkl, "wb") as f:
         pickle.dump({"model": model, "__author__": "domainssl", "matching_heuristics": True}, f)
-    (out_dir / NOTE_NAME).write_text(detectron2_note(pkl, architecture, mean, std, record))
+    (out_dir / NOTE_NAME).write_text(detectron2_note(pkl, spec.architecture, spec.mean, spec.std, record))
     return out_dir
 
 

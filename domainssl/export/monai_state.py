@@ -13,92 +13,58 @@ by rebuilding it, loading strictly, and comparing outputs before the export is a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import torch
 import torch.nn as nn
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from domainssl.export.load import adapt_stem_weight, read_export_config
-from domainssl.export.model_card import monai_card
-from domainssl.export.timm_folder import (
-    CARD_NAME,
-    CONFIG_NAME,
-    WEIGHTS_NAME,
-    check_channels,
-    plain_state_dict,
-    provenance_record,
-    write_json,
-)
+from domainssl.export.spec import MONAI_NETS, ExportSpec, plain_state_dict
+from domainssl.export.stem import adapt_stem_weight
 
 #: MONAI ResNet factories (``monai.networks.nets.<name>``) this export understands.
 MONAI_RESNETS = ("resnet10", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet200")
-_CONSTRUCTOR_MODULE = "monai.networks.nets"
 
 
-def export_monai(
-    backbone: nn.Module,
-    out_dir: str | Path,
-    *,
-    architecture: str,
-    in_chans: int,
-    input_size: Sequence[int],
-    mean: Sequence[float],
-    std: Sequence[float],
-    provenance: Mapping[str, Any],
-    metrics: Mapping[str, float] | None = None,
-    constructor_kwargs: Mapping[str, Any] | None = None,
-    license: str = "other",
-    verify: bool = True,
-) -> Path:
+def export_monai(backbone: nn.Module, out_dir: str | Path, spec: ExportSpec, verify: bool = True) -> Path:
     """Write a MONAI 3D ResNet as ``model.safetensors`` + ``config.json`` + ``README.md``.
 
     Args:
         backbone: a ``monai.networks.nets.ResNet`` built with ``feed_forward=False``.
         out_dir: folder to write.
-        architecture: the MONAI factory name (``resnet18``).
-        in_chans: input channels; input_size is ``(C, D, H, W)`` with ``C == in_chans``.
-        mean, std: per-channel statistics of the network input (length ``in_chans``).
-        provenance: at least ``method`` and ``modality`` (see :func:`~domainssl.export.export_backbone`).
-        metrics: final monitored values for the card.
-        constructor_kwargs: the factory's keyword arguments; None reads them off ``backbone``.
-        license: licence identifier for the card's metadata.
+        spec: what the export is, with ``spatial_dims=3``: ``architecture`` is the MONAI factory name
+            (``resnet18``), ``input_size`` is ``(C, D, H, W)``, ``model_args`` the factory's keyword
+            arguments (empty: read off ``backbone``). Its format and num_features are set here.
         verify: rebuild from the recorded call, load strictly and compare outputs on a small volume.
 
     Returns:
         ``out_dir`` as a Path.
 
     Raises:
-        ValueError: not a MONAI ResNet, inconsistent channels, or a failed verification.
+        ValueError: not a MONAI ResNet, a 2D spec, inconsistent channels, or a failed verification.
+
+    Examples:
+        >>> net = create_backbone("resnet10", in_chans=1, spatial_dims=3)
+        >>> spec = ExportSpec(architecture="resnet10", in_chans=1, input_size=(1, 32, 32, 32), mean=[0.2], std=[0.9],
+        ...                   provenance={"method": "simsiam", "modality": "ct"}, spatial_dims=3)
+        >>> export_monai(net, "export", spec)
     """
     out_dir = Path(out_dir)
-    if architecture not in MONAI_RESNETS:
-        raise ValueError(f"MONAI export supports {list(MONAI_RESNETS)}, got architecture {architecture!r}")
-    input_size = check_channels(in_chans, input_size, mean, std, spatial_dims=3)
-    kwargs = dict(constructor_kwargs) if constructor_kwargs is not None else monai_resnet_kwargs(backbone)
-    if kwargs.get("n_input_channels") != in_chans:
-        raise ValueError(f"constructor n_input_channels={kwargs.get('n_input_channels')} but in_chans={in_chans}")
-    config = {
-        "library": "monai",
-        "architecture": architecture,
-        "constructor": f"{_CONSTRUCTOR_MODULE}.{architecture}",
-        "constructor_kwargs": kwargs,
-        "num_features": int(getattr(backbone, "num_features", getattr(backbone, "in_planes", 0))),
-        "in_chans": in_chans,
-        "input_size": input_size,
-        "mean": [float(m) for m in mean],
-        "std": [float(s) for s in std],
-        "first_conv": "conv1",
-        "license": license,
-        "domainssl": provenance_record(provenance, metrics, export_format="monai"),
-    }
-    state_dict = plain_state_dict(backbone)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_file(state_dict, str(out_dir / WEIGHTS_NAME), metadata={"format": "pt"})
-    write_json(out_dir / CONFIG_NAME, config)
-    (out_dir / CARD_NAME).write_text(monai_card(config, out_dir))
+    if spec.architecture not in MONAI_RESNETS:
+        raise ValueError(f"MONAI export supports {list(MONAI_RESNETS)}, got architecture {spec.architecture!r}")
+    if spec.spatial_dims != 3:
+        raise ValueError(f"a MONAI export is 3D; this spec has spatial_dims={spec.spatial_dims} (use export_backbone)")
+    spec = dataclasses.replace(
+        spec,
+        format="monai",
+        model_args=spec.model_args or monai_resnet_kwargs(backbone),
+        num_features=int(getattr(backbone, "num_features", getattr(backbone, "in_planes", 0))),
+        arch_cfg={"first_conv": "conv1"},
+    )
+    spec.write(out_dir, plain_state_dict(backbone))
     if verify:
         _verify(out_dir, backbone)
     return out_dir
@@ -136,23 +102,22 @@ def monai_resnet_kwargs(net: nn.Module) -> dict[str, Any]:
 def build_monai(constructor: str, kwargs: Mapping[str, Any]) -> nn.Module:
     """Call ``monai.networks.nets.<name>(**kwargs)`` from a recorded constructor path."""
     module, _, name = constructor.rpartition(".")
-    if module != _CONSTRUCTOR_MODULE or name not in MONAI_RESNETS:
-        raise ValueError(f"constructor {constructor!r}: expected {_CONSTRUCTOR_MODULE}.<one of {list(MONAI_RESNETS)}>")
+    if module != MONAI_NETS or name not in MONAI_RESNETS:
+        raise ValueError(f"constructor {constructor!r}: expected {MONAI_NETS}.<one of {list(MONAI_RESNETS)}>")
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
-def load_monai_backbone(path: str | Path, in_chans: int | None = None) -> nn.Module:
-    """Rebuild a MONAI export and load it strictly; the stem adapts 1 → N / N → 1 like the timm loader."""
-    path = Path(path)
-    config = read_export_config(path)
-    kwargs = dict(config["constructor_kwargs"])
-    state_dict = load_file(str(path / WEIGHTS_NAME))
-    if in_chans is not None and in_chans != config["in_chans"]:
+def load_monai_backbone(source: str | Path | ExportSpec, in_chans: int | None = None) -> nn.Module:
+    """Rebuild a MONAI export (folder or :class:`ExportSpec`) and load it strictly; the stem adapts 1 → N / N → 1."""
+    spec = ExportSpec.of(source)
+    kwargs = dict(spec.model_args)
+    state_dict = load_file(str(spec.weights_file))
+    if in_chans is not None and in_chans != spec.in_chans:
         state_dict["conv1.weight"] = adapt_stem_weight(state_dict["conv1.weight"], in_chans)
         kwargs["n_input_channels"] = in_chans
-    net = build_monai(config["constructor"], kwargs)
+    net = build_monai(f"{MONAI_NETS}.{spec.architecture}", kwargs)
     net.load_state_dict(state_dict, strict=True)
-    net.num_features = config["num_features"]  # as domainssl's 3D backbone factory sets it
+    net.num_features = spec.num_features  # as domainssl's 3D backbone factory sets it
     return net
 
 

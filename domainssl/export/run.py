@@ -4,22 +4,28 @@ Reads ``RUN/config.yaml`` (architecture, modality statistics, data) and ``RUN/ch
 (the method's state dict; the exported backbone is the ``encoder.`` sub-module: BYOL's online
 encoder, MoCo's query encoder, SimSiam/SimCLR's encoder). Heads and target networks are dropped.
 The backbone is rebuilt with domainssl's factory and loaded strictly before anything is written.
+
+The training loop exports from memory through the same two steps, :func:`run_spec` then
+:func:`write_export`, so its export equals ``domainssl export RUN`` of the finished run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Mapping
 
 import torch
+import torch.nn as nn
 import yaml
 
 from domainssl.export.detectron2 import export_detectron2
 from domainssl.export.monai_state import export_monai
+from domainssl.export.spec import ExportFormat, ExportSpec
 from domainssl.export.timm_folder import export_backbone
+from domainssl.modalities import get_modality
+from domainssl.modalities.base import Modality
 from domainssl.models.backbone import create_backbone
 
-ExportFormat = Literal["timm", "detectron2", "monai"]
 ENCODER_PREFIX = "encoder."
 
 
@@ -54,40 +60,109 @@ def export_run(
     ckpt = read_checkpoint(ckpt_path)
     encoder_state = encoder_state_dict(ckpt["method"], ckpt_path)
 
-    modality = config["modality"]
-    arch = config["model"]["backbone"]
-    mean, std = _stats(modality, run_dir)
-    in_chans = len(mean)
-    spatial_dims = 3 if modality.get("volume_mode") == "3d" else 2
-    format = format or ("monai" if spatial_dims == 3 else "timm")
-    if (format == "monai") != (spatial_dims == 3):
+    modality = run_modality(config, run_dir / "config.yaml")
+    dims = modality.spatial_dims
+    if format is not None and (format == "monai") != (dims == 3):
         raise ValueError(
-            f"--format {format} does not fit this {spatial_dims}D run ({run_dir}); "
-            f"use {'monai' if spatial_dims == 3 else 'timm or detectron2'}"
+            f"--format {format} does not fit this {dims}D run ({run_dir}); "
+            f"use {'monai' if dims == 3 else 'timm or detectron2'}"
         )
+    spec = run_spec(config, modality, steps=int(ckpt.get("step", 0)), metrics=ckpt.get("metrics") or {},
+                    checkpoint=ckpt_path.name, format=format)
 
-    backbone = create_backbone(arch, in_chans, spatial_dims=spatial_dims)
+    backbone = create_backbone(spec.architecture, spec.in_chans, spatial_dims=dims)
     try:
         backbone.load_state_dict(encoder_state, strict=True)
     except RuntimeError as exc:
         raise ValueError(
-            f"{ckpt_path}: encoder weights do not fit {arch} with {in_chans} channel(s) from {run_dir / 'config.yaml'}: {exc}"
+            f"{ckpt_path}: encoder weights do not fit {spec.architecture} with {spec.in_chans} channel(s) "
+            f"from {run_dir / 'config.yaml'}: {exc}"
         ) from exc
-    backbone.eval()
+    return write_export(backbone.eval(), Path(out) if out is not None else run_dir / "export", spec)
 
-    out_dir = Path(out) if out is not None else run_dir / "export"
-    provenance = run_provenance(config, ckpt, ckpt_path)
-    metrics = ckpt.get("metrics") or {}
-    image_size = int(config["data"]["image_size"])
-    input_size = [in_chans] + [image_size] * spatial_dims
-    common = dict(architecture=arch, in_chans=in_chans, mean=mean, std=std, provenance=provenance)
-    if format == "timm":
-        return export_backbone(backbone, out_dir, input_size=input_size, metrics=metrics, **common)
-    if format == "monai":
-        return export_monai(backbone, out_dir, input_size=input_size, metrics=metrics, **common)
-    if format == "detectron2":
-        return export_detectron2(backbone, out_dir, **common)
-    raise ValueError(f"unknown export format {format!r}; choose timm, detectron2 or monai")
+
+def run_spec(
+    config: Mapping[str, Any],
+    modality: Modality,
+    *,
+    steps: int,
+    metrics: Mapping[str, float],
+    checkpoint: str,
+    format: ExportFormat | None = None,
+) -> ExportSpec:
+    """The export of a pretraining run: its resolved config and its modality (statistics fitted).
+
+    The training loop calls it from memory at the end of a run; :func:`export_run` from ``RUN/config.yaml``
+    and a checkpoint. Both then write with :func:`write_export`, so the two exports are identical.
+
+    Args:
+        config: the resolved config as a dict (``RunConfig.to_dict()``, or ``RUN/config.yaml`` loaded).
+        modality: the run's modality: channels, spatial dims and mean/std of the exported input.
+        steps: optimiser steps the weights were trained for.
+        metrics: final monitored values (``{"loss": 0.12}``).
+        checkpoint: file name of the checkpoint holding these weights (``last.pt``).
+        format: ``timm``, ``monai`` or ``detectron2``; None: timm for 2D, monai for 3D.
+
+    Raises:
+        ValueError: the modality's statistics and channels disagree.
+    """
+    data, train = config["data"], config.get("train", {})
+    paths = data.get("paths") or []
+    if paths:
+        source = f"{len(paths)} path(s): " + ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+    else:
+        source = f"built-in synthetic {modality.name} data ({data.get('synthetic_frames', '?')} frames)"
+    provenance = {
+        "method": config["method"]["name"],
+        "modality": modality.name,
+        "modality_options": {k: v for k, v in config["modality"].items() if k != "name"},
+        "data": f"{source}; image_size {data['image_size']}",
+        "steps": steps,
+        "batch_size": train.get("batch_size"),
+        "seed": train.get("seed"),
+        "checkpoint": checkpoint,
+    }
+    dims, in_chans, stats = modality.spatial_dims, modality.in_chans, modality.stats
+    return ExportSpec(
+        architecture=config["model"]["backbone"],
+        in_chans=in_chans,
+        input_size=[in_chans] + [int(data["image_size"])] * dims,
+        mean=stats["mean"],
+        std=stats["std"],
+        provenance=provenance,
+        spatial_dims=dims,
+        format=format or ("monai" if dims == 3 else "timm"),
+        metrics=metrics,
+    )
+
+
+def write_export(backbone: nn.Module, out_dir: Path, spec: ExportSpec) -> Path:
+    """Write ``backbone`` with the writer of ``spec.format`` (the path export_run and the training loop share)."""
+    if spec.format == "timm":
+        return export_backbone(backbone, out_dir, spec)
+    if spec.format == "monai":
+        return export_monai(backbone, out_dir, spec)
+    return export_detectron2(backbone, out_dir, spec)
+
+
+def run_modality(config: Mapping[str, Any], config_path: Path) -> Modality:
+    """The run's modality, rebuilt from the resolved config's ``modality`` section (fitted statistics included).
+
+    Raises:
+        ValueError: the section has no mean/std, or names an unknown modality or option.
+    """
+    options = {k: v for k, v in config["modality"].items() if k != "name"}
+    if not options.get("mean") or not options.get("std"):
+        raise ValueError(
+            f"{config_path}: modality.mean/std are missing; the export needs the modality's "
+            "fitted statistics (the pretrain loop writes them)"
+        )
+    try:
+        return get_modality(config["modality"]["name"], **options)
+    except KeyError as exc:  # an unknown modality name
+        raise ValueError(f"{config_path}: modality.name: {exc.args[0]}") from exc
+    except ValueError as exc:  # ConfigError: an unknown or ill-typed option
+        raise ValueError(f"{config_path}: {exc}") from exc
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
@@ -121,33 +196,3 @@ def encoder_state_dict(method_state: dict[str, torch.Tensor], path: Path) -> dic
             "the method must hold its exported backbone as `encoder`"
         )
     return state
-
-
-def run_provenance(config: dict[str, Any], ckpt: dict[str, Any], ckpt_path: Path) -> dict[str, Any]:
-    """Method, modality, data summary, steps and seed for the export's ``domainssl`` record."""
-    modality, data, train = config["modality"], config["data"], config.get("train", {})
-    paths = data.get("paths") or []
-    if paths:
-        source = f"{len(paths)} path(s): " + ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
-    else:
-        source = f"built-in synthetic {modality['name']} data ({data.get('synthetic_frames', '?')} frames)"
-    return {
-        "method": config["method"]["name"],
-        "modality": modality["name"],
-        "modality_options": {k: v for k, v in modality.items() if k != "name"},
-        "data": f"{source}; image_size {data['image_size']}",
-        "steps": int(ckpt.get("step", 0)),
-        "batch_size": train.get("batch_size"),
-        "seed": train.get("seed"),
-        "checkpoint": ckpt_path.name,
-    }
-
-
-def _stats(modality: dict[str, Any], run_dir: Path) -> tuple[list[float], list[float]]:
-    mean, std = modality.get("mean"), modality.get("std")
-    if not mean or not std:
-        raise ValueError(
-            f"{run_dir / 'config.yaml'}: modality.mean/std are missing; the export needs the modality's "
-            "fitted statistics (the pretrain loop writes them)"
-        )
-    return [float(m) for m in mean], [float(s) for s in std]

@@ -103,15 +103,15 @@ def _probe_options(func):
 def _probe(kind: str, weights, data, labels, val_fraction, width, height, seed, as_json, k: int = 20) -> None:
     from domainssl.evaluate.probe import probe_backbone
     from domainssl.evaluate.probe_data import load_probe_splits
-    from domainssl.export import load_backbone
-    from domainssl.export.load import read_export_config
+    from domainssl.export import ExportSpec, load_backbone
     from domainssl.finetune.run import export_modality
 
-    if read_export_config(Path(weights)).get("library") == "monai":
+    export = ExportSpec.read(weights)
+    if export.spatial_dims == 3:
         raise click.ClickException(f"--weights {weights}: a 3D MONAI export; eval knn|linear probes 2D exports only")
-    modality = export_modality(Path(weights))
+    modality = export_modality(export)
     train, val = load_probe_splits(data, labels, modality, width, height, val_fraction, seed)
-    backbone = load_backbone(weights, in_chans=modality.in_chans)
+    backbone = load_backbone(export, in_chans=modality.in_chans)
     result = probe_backbone(backbone, train.images, train.targets, val.images, val.targets, kind=kind, k=k)
     if as_json:
         click.echo(json.dumps(result))

@@ -36,7 +36,7 @@ import torch
 from domainssl.data.sampling import batch_schedule
 from domainssl.device import autocast, resolve_device, warn_if_emulated
 from domainssl.errors import ConfigError
-from domainssl.export.load import read_export_config
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.task import Task
 from domainssl.modalities import get_modality
@@ -93,6 +93,7 @@ def finetune(
     else:
         recipe = FinetuneRecipe.load(recipe, overrides)
     weights_dir = None if weights is None or str(weights).lower() == "none" else Path(weights)
+    export = ExportSpec.read(weights_dir) if weights_dir is not None else None
     t = recipe.train
     # flushed, so a redirected log shows each line as it comes
     log = functools.partial(print, flush=True) if verbose else (lambda *a, **k: None)
@@ -100,7 +101,7 @@ def finetune(
     warn_if_emulated(t.precision, dev)
 
     task = get_task(recipe)
-    modality, arch = resolve_modality(recipe, weights_dir, task.spatial_dims)
+    modality, arch = resolve_modality(recipe, export, task.spatial_dims)
     fit = weights_dir is None and getattr(modality.options, "mean", None) is None
     splits = task.load_splits(modality, fit_stats=fit)
     full_train = splits["train"]
@@ -113,7 +114,7 @@ def finetune(
     # the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(t.seed)
-        model = task.build_model(arch, modality.in_chans, task.num_classes(full_train), weights_dir).to(dev)
+        model = task.build_model(arch, modality.in_chans, task.num_classes(full_train), export).to(dev)
         task.prepare(model, full_train, dev)
         final_loss, train_seconds = _train(model, task, recipe, train, total_steps, dev, log)
 
@@ -148,7 +149,7 @@ def finetune(
     return metrics
 
 
-def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims: int) -> tuple[Modality, str]:
+def resolve_modality(recipe: FinetuneRecipe, export: ExportSpec | None, spatial_dims: int) -> tuple[Modality, str]:
     """The modality (normalisation as in pretraining) and the backbone architecture.
 
     With an export, the pretraining run's modality options (the export's ``domainssl.modality_options``)
@@ -162,22 +163,19 @@ def resolve_modality(recipe: FinetuneRecipe, weights: Path | None, spatial_dims:
     name = recipe.modality.name
     options = dataclasses.asdict(recipe.modality.options)
     arch = recipe.model.backbone
-    if weights is not None:
-        config = read_export_config(weights)
-        provenance = config.get("domainssl") or {}
-        exported = provenance.get("modality")
+    if export is not None:
+        exported = export.provenance.get("modality")
         if exported and exported != name:
-            raise ConfigError(f"{weights}: the backbone was pretrained on modality {exported!r} but the recipe "
+            raise ConfigError(f"{export.folder}: the backbone was pretrained on modality {exported!r} but the recipe "
                               f"uses {name!r}; use a {exported} recipe or --set modality.name={exported}")
-        is_3d = config.get("library") == "monai"
+        is_3d = export.spatial_dims == 3
         if is_3d != (spatial_dims == 3):
-            raise ConfigError(f"{weights}: a {'3D MONAI' if is_3d else '2D timm'} export does not fit this "
+            raise ConfigError(f"{export.folder}: a {'3D MONAI' if is_3d else '2D timm'} export does not fit this "
                               f"{spatial_dims}D recipe; use {'volume_segmentation_3d.yaml' if is_3d else 'a 2D or 2.5D recipe'}")
-        pretrain_options = provenance.get("modality_options") or {}
+        pretrain_options = export.provenance.get("modality_options") or {}
         options.update({k: v for k, v in pretrain_options.items() if k not in _CACHE_KEYS and k != "name"})
-        cfg = config if is_3d else config["pretrained_cfg"]
-        options["mean"], options["std"] = list(cfg["mean"]), list(cfg["std"])
-        arch = config["architecture"]
+        options["mean"], options["std"] = list(export.mean), list(export.std)
+        arch = export.architecture
     try:
         modality = get_modality(name, **options)
     except KeyError as exc:
@@ -265,16 +263,15 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def export_modality(weights: Path) -> Modality:
-    """The modality an export was pretrained on, normalising exactly as in pretraining.
+def export_modality(export: ExportSpec) -> Modality:
+    """The modality an export (:meth:`ExportSpec.read`) was pretrained on, normalising exactly as in pretraining.
 
     Raises:
         ConfigError: the export records no modality (not written by domainssl).
     """
-    config = read_export_config(Path(weights))
-    name = (config.get("domainssl") or {}).get("modality")
+    name = export.provenance.get("modality")
     if not name:
-        raise ConfigError(f"{weights}/config.json: no domainssl.modality record; re-export it with `domainssl export`")
+        raise ConfigError(f"{export.folder}/config.json: no domainssl.modality record; re-export it with `domainssl export`")
     recipe = FinetuneRecipe.resolve({"task": "classification", "modality": {"name": name}})
-    modality, _ = resolve_modality(recipe, Path(weights), 3 if config.get("library") == "monai" else 2)
+    modality, _ = resolve_modality(recipe, export, export.spatial_dims)
     return modality

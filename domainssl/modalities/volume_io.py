@@ -16,7 +16,6 @@ import logging
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
 
 import nibabel as nib
 import numpy as np

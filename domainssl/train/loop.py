@@ -103,8 +103,7 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
         save_checkpoint(path, {
             "method": method.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "step": step, "rng": rng_state(),
-            "config": config.to_dict(), "bad_files": bad_files,
-            "metrics": {"loss": last_loss} if last_loss is not None else {},
+            "config": config.to_dict(), "bad_files": bad_files, "metrics": _monitored(last_loss),
         })
 
     bar = tqdm(total=total_steps, initial=step, disable=not progress, desc=f"{config.method.name}", unit="step")
@@ -157,16 +156,27 @@ def pretrain(config: RunConfig, resume: bool = False, progress: bool = True) -> 
     checkpoint(checkpoint_path)
     if stop.requested:
         raise Interrupted(f"interrupted at step {step}; {checkpoint_path} saved — continue with --resume")
-    return _finish(config, modality, method.encoder, run_dir, step, last_loss)
+    return _finish(config, modality, method.encoder, run_dir, checkpoint_path, step, last_loss)
 
 
-def _finish(config: RunConfig, modality, encoder: torch.nn.Module, run_dir: Path, step: int,
-            last_loss: float | None) -> RunResult:
-    """Export the backbone and run the modality's built-in evaluation, if it has one."""
-    from domainssl.export import export_run
+def _monitored(last_loss: float | None) -> dict[str, float]:
+    """The monitored values a checkpoint and the export record."""
+    return {"loss": last_loss} if last_loss is not None else {}
+
+
+def _finish(config: RunConfig, modality, encoder: torch.nn.Module, run_dir: Path, checkpoint_path: Path,
+            step: int, last_loss: float | None) -> RunResult:
+    """Export the trained backbone from memory and run the modality's built-in evaluation, if it has one.
+
+    The export equals ``domainssl export RUN`` of the checkpoint just written: the same spec
+    (:func:`~domainssl.export.run.run_spec`) and writer, without reading config.yaml or last.pt back.
+    """
+    from domainssl.export.run import run_spec, write_export
 
     plot_metrics(run_dir / "metrics.csv", run_dir / "metrics.png")
-    export_dir = export_run(run_dir)
+    spec = run_spec(config.to_dict(), modality, steps=step, metrics=_monitored(last_loss),
+                    checkpoint=checkpoint_path.name)
+    export_dir = write_export(encoder, run_dir / "export", spec)
     evaluation = None
     if config.train.evaluate:
         from domainssl.evaluate.knn import evaluate_before_after

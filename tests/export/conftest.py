@@ -9,7 +9,7 @@ import timm
 import torch
 import torch.nn as nn
 
-from domainssl.export import export_backbone
+from domainssl.export import ExportSpec, export_backbone
 
 MEAN, STD = [0.31], [0.17]
 
@@ -51,7 +51,7 @@ def fixed_input() -> Callable[..., torch.Tensor]:
 
 @pytest.fixture(scope="session")
 def export_args() -> dict[str, Any]:
-    """Keyword arguments of export_backbone for the 1-channel resnet18."""
+    """ExportSpec fields of the 1-channel resnet18."""
     return dict(
         architecture="resnet18", in_chans=1, input_size=(1, 64, 64), mean=MEAN, std=STD,
         provenance={"method": "byol", "modality": "tof", "data": "synthetic tof (64 frames)", "steps": 12},
@@ -66,7 +66,7 @@ def backbone(trained) -> nn.Module:
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory, backbone, export_args):
     out = tmp_path_factory.mktemp("export") / "resnet18-tof"
-    return export_backbone(backbone, out, metrics={"loss": 0.42, "collapse_std": 0.85}, **export_args)
+    return export_backbone(backbone, out, ExportSpec(**export_args, metrics={"loss": 0.42, "collapse_std": 0.85}))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 import timm
 import yaml
 
-from domainssl.export import export_detectron2, to_detectron2
+from domainssl.export import ExportSpec, export_detectron2, to_detectron2
 from domainssl.export.detectron2 import detectron2_key
 
 NORM = ("weight", "bias", "running_mean", "running_var")
@@ -49,7 +49,7 @@ def test_resnet50_matches_detectron2_r50_names():
 
 
 def test_resnet18_pickle_and_config_note(tmp_path, backbone, export_args):
-    out = export_detectron2(backbone, tmp_path / "d2", **{k: v for k, v in export_args.items() if k != "input_size"})
+    out = export_detectron2(backbone, tmp_path / "d2", ExportSpec(**export_args))
     with open(out / "resnet18_domainssl_detectron2.pkl", "rb") as f:
         ckpt = pickle.load(f)
     assert ckpt["__author__"] == "domainssl" and ckpt["matching_heuristics"] is True

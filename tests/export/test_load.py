@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from domainssl.export import adapt_stem_weight, export_backbone, load_backbone
+from domainssl.export import ExportSpec, adapt_stem_weight, export_backbone, load_backbone
 
 
 def test_strict_round_trip_is_bit_identical(export_dir, backbone, features, fixed_input):
@@ -34,7 +34,7 @@ def test_gray_stem_to_n_channels_keeps_features(export_dir, backbone, features, 
 def test_n_channels_to_gray_sums_the_stem(tmp_path, trained, features, fixed_input, export_args):
     net3 = trained(in_chans=3)
     args = {**export_args, "in_chans": 3, "input_size": (3, 64, 64), "mean": [0.1, 0.2, 0.3], "std": [0.3, 0.2, 0.1]}
-    out = export_backbone(net3, tmp_path / "rgb", **args)
+    out = export_backbone(net3, tmp_path / "rgb", ExportSpec(**args))
     gray = load_backbone(out, in_chans=1)
     torch.testing.assert_close(gray.conv1.weight, net3.conv1.weight.sum(1, keepdim=True))
     assert gray.pretrained_cfg["mean"] == [pytest.approx(0.2)]

@@ -9,12 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from domainssl.export import export_monai, load_backbone
+from domainssl.export import ExportSpec, export_monai, load_backbone
 from domainssl.export.monai_state import build_monai, monai_resnet_kwargs
 from domainssl.models.backbone3d import create_backbone_3d
 
 ARGS = dict(architecture="resnet10", in_chans=1, input_size=(1, 32, 32, 32), mean=[0.2], std=[0.9],
-            provenance={"method": "simsiam", "modality": "ct", "steps": 3})
+            provenance={"method": "simsiam", "modality": "ct", "steps": 3}, spatial_dims=3)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def net3d(perturb):
 
 @pytest.fixture(scope="module")
 def monai_dir(tmp_path_factory, net3d):
-    return export_monai(net3d, tmp_path_factory.mktemp("monai") / "ct", metrics={"loss": -0.9}, **ARGS)
+    return export_monai(net3d, tmp_path_factory.mktemp("monai") / "ct", ExportSpec(**ARGS, metrics={"loss": -0.9}))
 
 
 def volume(c=1):
@@ -39,6 +39,7 @@ def test_config_records_the_constructor_call(monai_dir):
     assert kw["conv1_t_stride"] == [2, 2, 2]  # domainssl's 3D factory strides the stem
     assert cfg["input_size"][0] == len(cfg["mean"]) == len(cfg["std"]) == 1
     assert cfg["num_features"] == 512 and cfg["domainssl"]["modality"] == "ct"
+    assert cfg["domainssl"]["format"] == "monai" and cfg["domainssl"]["spatial_dims"] == 3
     card = (monai_dir / "README.md").read_text()
     assert "resnet10(spatial_dims=3, n_input_channels=1" in card and "strict=True" in card
 
@@ -82,11 +83,11 @@ def test_load_backbone_dispatches_and_adapts(monai_dir, net3d):
 def test_non_default_norm_is_caught(tmp_path, norm, message):
     net = create_backbone_3d("resnet10", in_chans=1, norm=norm)
     with pytest.raises(ValueError, match=message):
-        export_monai(net, tmp_path / "x", **ARGS)
+        export_monai(net, tmp_path / "x", ExportSpec(**ARGS))
     kwargs = {**monai_resnet_kwargs(net), "norm": list(norm)}
-    assert load_backbone(export_monai(net, tmp_path / "y", constructor_kwargs=kwargs, **ARGS)).num_features == 512
+    assert load_backbone(export_monai(net, tmp_path / "y", ExportSpec(**ARGS, model_args=kwargs))).num_features == 512
 
 
 def test_wrong_channel_count_is_named(tmp_path, net3d):
     with pytest.raises(ValueError, match="channel counts disagree"):
-        export_monai(net3d, tmp_path / "x", **{**ARGS, "mean": [0.1, 0.2]})
+        export_monai(net3d, tmp_path / "x", ExportSpec(**{**ARGS, "mean": [0.1, 0.2]}))

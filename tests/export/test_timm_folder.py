@@ -12,7 +12,7 @@ import timm
 import torch
 from safetensors.torch import load_file
 
-from domainssl.export import export_backbone, load_backbone
+from domainssl.export import ExportSpec, export_backbone, load_backbone
 
 HERE = Path(__file__).parent
 
@@ -48,7 +48,7 @@ def test_config_pretrained_cfg_is_the_modalitys(export_dir, export_args):
     record = cfg["domainssl"]
     assert record["method"] == "byol" and record["modality"] == "tof" and record["steps"] == 12
     assert record["metrics"] == {"loss": 0.42, "collapse_std": 0.85}
-    assert record["version"]
+    assert record["version"] and record["format"] == "timm" and record["spatial_dims"] == 2
 
 
 def test_weights_are_plain_timm_keys(export_dir, backbone):
@@ -95,7 +95,7 @@ def test_model_card_has_provenance_and_licence(export_dir):
 def test_channels_last_backbone_exports_contiguous(tmp_path, trained, export_args):
     net = trained().to(memory_format=torch.channels_last)
     assert not net.layer1[0].conv1.weight.is_contiguous()
-    out = export_backbone(net, tmp_path / "e", **{**export_args, "input_size": [1, 32, 32]})
+    out = export_backbone(net, tmp_path / "e", ExportSpec(**{**export_args, "input_size": [1, 32, 32]}))
     reloaded = timm.create_model(f"local-dir:{out}", pretrained=True)
     assert torch.equal(reloaded.layer1[0].conv1.weight, net.layer1[0].conv1.weight)
 
@@ -112,14 +112,14 @@ def test_channels_last_backbone_exports_contiguous(tmp_path, trained, export_arg
 )
 def test_bad_arguments_are_named(tmp_path, backbone, export_args, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        export_backbone(backbone, tmp_path / "e", **{**export_args, **kwargs})
+        export_backbone(backbone, tmp_path / "e", ExportSpec(**{**export_args, **kwargs}))
     assert not (tmp_path / "e" / "model.safetensors").exists()
 
 
 def test_backbone_with_a_head_is_refused(tmp_path, export_args):
     net = timm.create_model("resnet18", num_classes=10, in_chans=1)
     with pytest.raises(ValueError, match="num_classes=0"):
-        export_backbone(net, tmp_path / "e", **export_args)
+        export_backbone(net, tmp_path / "e", ExportSpec(**export_args))
 
 
 def test_model_card_domainssl_snippet_runs(export_dir, backbone):
@@ -134,7 +134,7 @@ def test_model_card_domainssl_snippet_runs(export_dir, backbone):
 
 def test_non_resnet_round_trip(tmp_path, trained, export_args, features, fixed_input):
     net = trained(arch="convnext_atto")
-    out = export_backbone(net, tmp_path / "cnx", **{**export_args, "architecture": "convnext_atto"})
+    out = export_backbone(net, tmp_path / "cnx", ExportSpec(**{**export_args, "architecture": "convnext_atto"}))
     assert json.loads((out / "config.json").read_text())["pretrained_cfg"]["first_conv"] == "stem.0"
     x = fixed_input(size=32)
     assert torch.equal(features(timm.create_model(f"local-dir:{out}", pretrained=True), x), features(net, x))

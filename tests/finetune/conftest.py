@@ -6,7 +6,7 @@ import pytest
 import timm
 import torch
 
-from domainssl.export import export_backbone, export_monai
+from domainssl.export import ExportSpec, export_backbone, export_monai
 from domainssl.models import create_backbone
 
 #: 64x48 frames, n <= 16, a few steps, timm resnet10t: each run takes a few seconds on one core.
@@ -29,9 +29,9 @@ def _export_2d(path, in_chans: int, modality: str):
         for name, t in net.state_dict().items():
             if name.endswith("running_mean"):
                 t.uniform_(-0.1, 0.1)
-    return export_backbone(net, path, architecture="resnet10t", in_chans=in_chans, input_size=(in_chans, 48, 64),
-                           mean=[0.45] * in_chans, std=[0.25] * in_chans,
-                           provenance={"method": "byol", "modality": modality})
+    return export_backbone(net, path, ExportSpec(architecture="resnet10t", in_chans=in_chans, input_size=(in_chans, 48, 64),
+                                                 mean=[0.45] * in_chans, std=[0.25] * in_chans,
+                                                 provenance={"method": "byol", "modality": modality}))
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +51,6 @@ def ct3d_export(tmp_path_factory):
     """A MONAI 3D resnet10 CT export."""
     torch.manual_seed(2)
     net = create_backbone("resnet10", 1, spatial_dims=3)
-    return export_monai(net, tmp_path_factory.mktemp("ct3d") / "export", architecture="resnet10", in_chans=1,
-                        input_size=(1, 32, 32, 32), mean=[0.3], std=[0.2],
-                        provenance={"method": "byol", "modality": "ct"})
+    return export_monai(net, tmp_path_factory.mktemp("ct3d") / "export",
+                        ExportSpec(architecture="resnet10", in_chans=1, input_size=(1, 32, 32, 32), mean=[0.3], std=[0.2],
+                                   provenance={"method": "byol", "modality": "ct"}, spatial_dims=3))

@@ -1,9 +1,13 @@
+import hashlib
+import json
 import shutil
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from domainssl.api import make_config
+from domainssl.cli import main
 from domainssl.errors import TooManyBadFiles
 from domainssl.train.loop import pretrain
 from domainssl.train.metrics_log import read_metrics
@@ -50,3 +54,17 @@ def test_bad_files_under_the_limit_are_skipped_and_counted(gray16_dir, tmp_path)
     pretrain(_config(gray16_dir, run, **{"train.steps": 6, "data.max_bad_fraction": 0.5}), progress=False)
     rows = read_metrics(run / "metrics.csv")
     assert len(rows) == 6 and rows[-1]["bad_files"] == 1
+
+
+def test_the_export_from_memory_equals_domainssl_export_of_the_run(gray16_dir, tmp_path):
+    run = tmp_path / "run"
+    result = pretrain(_config(gray16_dir, run, **{"model.backbone": "resnet10t", "train.steps": 2}), progress=False)
+    assert result.export_dir == run / "export"
+    cli = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "from_disk")])
+    assert cli.exit_code == 0, cli.output
+    digest = {d: hashlib.sha256((d / "model.safetensors").read_bytes()).hexdigest() for d in (run / "export", tmp_path / "from_disk")}
+    assert digest[run / "export"] == digest[tmp_path / "from_disk"]
+    in_memory, from_disk = ((d / "config.json").read_text() for d in (run / "export", tmp_path / "from_disk"))
+    assert in_memory == from_disk  # byte for byte
+    record = json.loads(in_memory)["domainssl"]
+    assert (record["steps"], record["checkpoint"], record["spatial_dims"], record["format"]) == (2, "last.pt", 2, "timm")
