@@ -23,6 +23,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from domainssl.data.labelled import Split
 from domainssl.data.sampling import flip_draws, subset_indices
 from domainssl.evaluate.knn import recalibrate_batchnorm
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
@@ -70,7 +71,7 @@ class Classification(Task):
         """Stratified: the same fraction of every class, at least one frame each."""
         return split.subset(subset_indices(len(split), fraction, seed, labels=split.targets))
 
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         model = Classifier(create_backbone(arch, in_chans), num_classes, frozen_backbone=self.recipe.task.mode == "linear")
         if weights is not None:
             load_export_into(model.backbone, weights, in_chans)

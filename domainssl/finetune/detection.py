@@ -32,6 +32,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 from domainssl.data.labelled import Split
 from domainssl.data.sampling import flip_draws
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task
 from domainssl.finetune.weights import load_export_into
@@ -57,7 +58,7 @@ class TimmFPN(nn.Module):
         return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(self.body(x))))
 
 
-def build_detector(arch: str, in_chans: int, num_classes: int, weights: Path | None, height: int, width: int,
+def build_detector(arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None, height: int, width: int,
                    fpn_channels: int = 128, box_score_thresh: float = 0.01, box_head_dim: int = 256,
                    rois_per_image: int = 128) -> FasterRCNN:
     """Faster R-CNN whose body is loaded strictly from ``weights`` (an export) or randomly initialised.
@@ -107,7 +108,7 @@ class Detection(Task):
     def load_splits(self, modality: Modality, fit_stats: bool) -> dict[str, Split | None]:
         return load_splits_2d(self.recipe.data, "detection", modality, fit_stats)
 
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         m, d = self.recipe.model, self.recipe.data
         return build_detector(arch, in_chans, num_classes, weights, d.height, d.width, m.fpn_channels,
                               m.box_score_thresh, m.box_head_dim, m.rois_per_image)

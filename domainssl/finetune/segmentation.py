@@ -25,6 +25,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardInd
 
 from domainssl.data.labelled import Split
 from domainssl.data.sampling import flip_draws
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.splits import load_splits_2d
 from domainssl.finetune.task import Task, predictions
 from domainssl.finetune.weights import load_export_into
@@ -53,7 +54,7 @@ class PaddedUnet(nn.Module):
         return self.unet(x)[..., :h, :w]  # N x K x H x W
 
 
-def build_unet(arch: str, in_chans: int, num_classes: int, weights: Path | None,
+def build_unet(arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None,
                decoder_channels: Sequence[int] = (256, 128, 64, 32, 16)) -> PaddedUnet:
     """smp ``Unet("tu-<arch>")``, encoder loaded strictly from ``weights`` (an export folder) or random.
 
@@ -61,7 +62,7 @@ def build_unet(arch: str, in_chans: int, num_classes: int, weights: Path | None,
         arch: timm architecture (with ``weights``, the export's own).
         in_chans: input channels.
         num_classes: output classes including background.
-        weights: export folder or None for random init.
+        weights: an export (its folder or its read ExportSpec), or None for random init.
         decoder_channels: one entry per encoder stage used (depth = its length, at most 5).
     """
     depth = len(decoder_channels)
@@ -80,7 +81,7 @@ class Segmentation(Task):
     def load_splits(self, modality: Modality, fit_stats: bool) -> dict[str, Split | None]:
         return load_splits_2d(self.recipe.data, "segmentation", modality, fit_stats)
 
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         return build_unet(arch, in_chans, num_classes, weights, self.recipe.model.decoder_channels)
 
     def encoder(self, model: nn.Module) -> nn.Module:

@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from domainssl.data.labelled import Split
 from domainssl.data.sampling import subset_indices
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.modalities.base import Modality
 
@@ -44,7 +45,7 @@ class Task(ABC):
         """``{"train": Split, "val": Split or None, "test": Split}``; ``fit_stats`` fits the modality on train first."""
 
     @abstractmethod
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         """The downstream network; the backbone's weights come from ``weights`` (an export) or random init."""
 
     @abstractmethod

@@ -39,6 +39,7 @@ from domainssl.data.labelled import SPLITS, Split, split_folders
 from domainssl.data.synthetic.splits import SPLIT_SEEDS
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.export import load_backbone
+from domainssl.export.spec import ExportSpec
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.segmentation import build_unet
 from domainssl.finetune.task import Task
@@ -225,7 +226,7 @@ class _VolumeTask(Task):
 class VolumeSegmentation2p5D(_VolumeTask):
     """k-slice slabs (channels) -> the centre slice's classes, with the 2D segmentation UNet."""
 
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         return build_unet(arch, in_chans, num_classes, weights, self.recipe.model.decoder_channels)
 
     def encoder(self, model: nn.Module) -> nn.Module:
@@ -272,7 +273,7 @@ class VolumeSegmentation3D(_VolumeTask):
 
     spatial_dims = 3
 
-    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: Path | None) -> nn.Module:
+    def build_model(self, arch: str, in_chans: int, num_classes: int, weights: ExportSpec | Path | None) -> nn.Module:
         patch = self.recipe.data.patch_size
         if patch % ENCODER_STRIDE_3D:
             raise ConfigError(f"data.patch_size: {patch} must be a multiple of {ENCODER_STRIDE_3D} (the 3D ResNet "
