@@ -23,6 +23,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -30,13 +31,8 @@ from typing import Any, Literal, Sequence
 import cv2
 import numpy as np
 
-from domainssl.augment.tof.views import (
-    DEFAULT_CROP_SCALE,
-    METHOD_CROP_SCALE,
-    ViewRecipe,
-    foreground_point,
-    make_view,
-)
+from domainssl.augment.tof.recipe import DEFAULT_CROP_SCALE, METHOD_CROP_SCALE, ViewRecipe
+from domainssl.augment.tof.views import foreground_point, run_view, view_transforms
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.modalities.base import Modality, ViewFn
 from domainssl.modalities.registry import register_modality
@@ -48,41 +44,38 @@ DEFAULT_STATS = {"depth": (0.5, 0.3), "valid": (0.9, 0.3)}  # used only before f
 
 
 @dataclass
-class ToFOptions:
-    """``modality.*`` keys of ``tof`` (set with ``--set modality.KEY=VALUE``)."""
+class FrameOptions:
+    """The ``modality.*`` keys of ``tof`` about the frames themselves (first in ``RUN/config.yaml``)."""
 
     sensor: SensorName = "generic"  # camera profile: range, intrinsics, noise constants
     units: Literal["auto", "mm", "m"] = "auto"  # auto: integer files in mm, float files in m
     channels: list[str] = field(default_factory=lambda: ["depth"])  # [depth] or [depth, valid]
     max_range_mm: float | None = None  # normalisation range end; None = the sensor's max range
-    object_aware_crop: float | bool = 0.0  # probability a view pair is centred on foreground (true = 0.8)
-    crop_scale: list[float] | None = None  # crop area range; None = the method's default
-    flip_p: float = 0.5
-    rotate_p: float = 0.3
-    rotate_deg: float = 10.0
-    scale_p: float = 0.8  # depth-scale jitter (stand-off change) probability
-    scale_range: list[float] = field(default_factory=lambda: [0.8, 1.25])
-    noise_p: float = 0.8  # axial noise (sensor model, surface angle) probability
-    noise_gain: list[float] = field(default_factory=lambda: [0.5, 2.0])  # multiplies the sensor's σ
-    flying_p: float = 0.5  # flying pixels at depth edges
-    multipath_p: float = 0.3  # multipath bias in concave regions
-    invalid_p: float = 0.5  # low-signal invalidation (angle, range)
-    speckle_p: float = 0.5
-    holes_p: float = 0.3
-    saturation_p: float = 0.1
-    wrap_p: float = 0.05  # phase wrapping
+
+
+#: The probability keys: every ``*_p`` view key, and the object-aware crop's.
+PROBABILITY_KEYS = (*(f.name for f in dataclasses.fields(ViewRecipe) if f.name.endswith("_p")), "object_aware_crop")
+
+
+@dataclass
+class ToFOptions(ViewRecipe, FrameOptions):
+    """``modality.*`` keys of ``tof`` (set with ``--set modality.KEY=VALUE``).
+
+    The frame keys of :class:`FrameOptions`, the view keys of
+    :class:`~domainssl.augment.tof.recipe.ViewRecipe` (probabilities and ranges), and the fitted
+    normalisation statistics, in that order.
+    """
+
     mean: list[float] | None = None  # per-channel mean of the [0, 1]-scaled input; fitted from the data
     std: list[float] | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.sensor not in SENSORS:
             raise ConfigError(f"modality.sensor: {self.sensor!r} is not known; choose one of {sorted(SENSORS)}")
         if list(self.channels) not in ALLOWED_CHANNELS:
             raise ConfigError(f"modality.channels: {self.channels!r} is not allowed; use [depth] or [depth, valid]")
-        if isinstance(self.object_aware_crop, bool):
-            self.object_aware_crop = 0.8 if self.object_aware_crop else 0.0
-        for key in ("flip_p", "rotate_p", "scale_p", "noise_p", "flying_p", "multipath_p", "invalid_p",
-                    "speckle_p", "holes_p", "saturation_p", "wrap_p", "object_aware_crop"):
+        for key in PROBABILITY_KEYS:
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"modality.{key}: {getattr(self, key)} is not a probability in [0, 1]")
         if self.crop_scale is not None and not (len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1):
@@ -211,15 +204,11 @@ class ToF(Modality):
     # ------------------------------------------------------------------------------------ views
 
     def recipe(self, method: str) -> ViewRecipe:
-        """The view recipe for ``method``: the method's crop scale unless ``crop_scale`` is set."""
-        o = self.options
-        crop = tuple(o.crop_scale) if o.crop_scale is not None else METHOD_CROP_SCALE.get(method, DEFAULT_CROP_SCALE)
-        return ViewRecipe(
-            crop_scale=crop, flip_p=o.flip_p, rotate_p=o.rotate_p, rotate_deg=o.rotate_deg, scale_p=o.scale_p,
-            scale_range=tuple(o.scale_range), multipath_p=o.multipath_p, noise_p=o.noise_p,
-            noise_gain=tuple(o.noise_gain), flying_p=o.flying_p, invalid_p=o.invalid_p, speckle_p=o.speckle_p,
-            holes_p=o.holes_p, saturation_p=o.saturation_p, wrap_p=o.wrap_p, object_aware_p=float(o.object_aware_crop),
-        )
+        """The view keys of the options, with the method's crop scale unless ``crop_scale`` is set."""
+        view = {f.name: getattr(self.options, f.name) for f in dataclasses.fields(ViewRecipe)}
+        if view["crop_scale"] is None:
+            view["crop_scale"] = list(METHOD_CROP_SCALE.get(method, DEFAULT_CROP_SCALE))
+        return ViewRecipe(**view)
 
     def views(self, method: str, image_size: int, num_views: int) -> ViewFn:
         """``fn(depth_mm, rng) -> num_views`` normalised float32 arrays (C, image_size, image_size).
@@ -228,12 +217,13 @@ class ToF(Modality):
         views of the sample are placed around one foreground point (see :mod:`domainssl.augment.tof.views`).
         """
         recipe, sensor = self.recipe(method), self.sensor
+        transforms = view_transforms(recipe, sensor, image_size)
 
         def make_views(sample: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
             centre = None
-            if recipe.object_aware_p > 0 and rng.random() < recipe.object_aware_p:
+            if recipe.object_aware_crop > 0 and rng.random() < recipe.object_aware_crop:
                 centre = foreground_point(sample, sensor, rng)
-            views = [make_view(sample, rng, recipe, sensor, image_size, centre) for _ in range(num_views)]
+            views = [run_view(transforms, sample, rng, sensor, centre) for _ in range(num_views)]
             return [self.normalise(v, v > 0) for v in views]
 
         return make_views

@@ -1,4 +1,4 @@
-"""Sweep of the albumentations-compatible ToF transforms: dtype, shape, finiteness, seeding, masks, boxes."""
+"""Sweep of the albumentations-compatible ToF transforms: dtype, shape, finiteness, seeding, masks, boxes, camera."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ def _make(cls, p: float = 1.0):
     if cls is T.DepthRotate:
         return cls(limit=(12.0, 20.0), p=p)
     if cls is T.Saturation:
-        return cls(near_mm=(1600.0, 2000.0), p=p)  # the scene has near pixels to saturate
+        return cls(near_factor=(6.5, 8.0), p=p)  # 1625-2000 mm for the generic sensor: the scene's box saturates
     return cls(p=p)
+
+
+def _camera(depth: np.ndarray) -> T.ViewCamera:
+    return T.ViewCamera.of("generic", *depth.shape[:2])
 
 
 def _scene(seed: int = 0, h: int = 48, w: int = 64) -> np.ndarray:
@@ -36,7 +40,7 @@ def test_sweep_inside_compose_with_mask(cls, channel_axis):
     image = depth[..., None] if channel_axis else depth
     mask = (depth > 0).astype(np.uint8)
     before_image, before_mask = image.copy(), mask.copy()
-    out = A.Compose([_make(cls)], seed=7)(image=image, mask=mask)
+    out = A.Compose([_make(cls)], seed=7)(image=image, mask=mask, camera=_camera(depth))
     result, out_mask = out["image"], out["mask"]
     np.testing.assert_array_equal(image, before_image)  # no input mutation
     np.testing.assert_array_equal(mask, before_mask)
@@ -59,15 +63,15 @@ def test_p_zero_is_identity(cls):
     if cls is T.DepthRandomResizedCrop:
         pytest.skip("a resize to a fixed size is not an identity; covered by p=1 tests")
     depth = _scene()
-    out = A.Compose([_make(cls, p=0.0)], seed=1)(image=depth)["image"]
+    out = A.Compose([_make(cls, p=0.0)], seed=1)(image=depth, camera=_camera(depth))["image"]
     np.testing.assert_array_equal(out, depth)
 
 
 @pytest.mark.parametrize("cls", T.ALL_TRANSFORMS, ids=lambda c: c.__name__)
 def test_same_seed_same_output(cls):
     depth = _scene()
-    first = A.Compose([_make(cls)], seed=11)(image=depth)["image"]
-    second = A.Compose([_make(cls)], seed=11)(image=depth)["image"]
+    first = A.Compose([_make(cls)], seed=11)(image=depth, camera=_camera(depth))["image"]
+    second = A.Compose([_make(cls)], seed=11)(image=depth, camera=_camera(depth))["image"]
     np.testing.assert_array_equal(first, second)
 
 
@@ -81,7 +85,7 @@ def test_different_seeds_differ(cls):
 def test_full_pipeline_is_seeded_and_keeps_invalid_zero():
     pipeline = [
         T.DepthRandomResizedCrop((32, 32)), T.DepthHorizontalFlip(), T.DepthRotate(), T.DepthScaleJitter(),
-        T.Multipath(), T.AxialNoise(model="kinect"), T.FlyingPixels(), T.LowSignalInvalidation(), T.Speckle(),
+        T.Multipath(), T.AxialNoise(sensor="kinect_v2"), T.FlyingPixels(), T.LowSignalInvalidation(), T.Speckle(),
         T.Holes(), T.Saturation(), T.PhaseWrap(p=0.1), T.Quantise(),
     ]
     depth = _scene()
@@ -107,7 +111,56 @@ def test_boxes_follow_geometric_transforms(cls):
         np.testing.assert_allclose([x0, y0, x1, y1], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], atol=1.01)
 
 
-def test_phase_wrap_uses_drawn_frequency():
-    depth = np.full((8, 8), 9000.0, np.float32)
-    out = A.Compose([T.PhaseWrap(f_mod_hz=(20e6, 20e6), p=1.0)], seed=0)(image=depth)["image"]
-    np.testing.assert_allclose(out, 9000.0 - 7494.81, atol=0.05)
+def test_phase_wrap_range_is_a_fraction_of_the_farthest_depth():
+    depth = np.array([[0.0, 3000.0], [5000.0, 10000.0]], np.float32)
+    out = A.Compose([T.PhaseWrap(range_fraction=(0.6, 0.6), p=1.0)], seed=0)(image=depth)["image"]
+    np.testing.assert_allclose(out, [[0.0, 3000.0], [5000.0, 4000.0]], atol=0.05)  # R = 6000 mm
+
+
+def test_phase_wrap_of_an_empty_frame_draws_nothing():
+    wrap = T.PhaseWrap(p=1.0)
+    rng = np.random.default_rng(0)
+    assert wrap.draw(rng, {"image": np.zeros((4, 4), np.float32)}) == {"unambiguous_mm": None}
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_camera_follows_crop_and_flip():
+    depth = _scene()
+    camera = T.ViewCamera.of("generic", *depth.shape)
+    pipeline = A.Compose([T.DepthRandomResizedCrop((24, 32)), T.DepthHorizontalFlip(p=1.0)], seed=2,
+                         save_applied_params=True)
+    out = pipeline(image=depth, camera=camera)
+    x0, y0, x1, y1 = dict(out["applied_transforms"])["DepthRandomResizedCrop"]["crop_coords"]
+    sx, sy = 32 / (x1 - x0), 24 / (y1 - y0)
+    moved = out["camera"]
+    assert (moved.fx, moved.fy, moved.zoom) == pytest.approx((camera.fx * sx, camera.fy * sy, sx))
+    assert moved.cx == pytest.approx(31 - ((camera.cx - x0 + 0.5) * sx - 0.5))  # mirrored in the 32-wide view
+    assert moved.cy == pytest.approx((camera.cy - y0 + 0.5) * sy - 0.5)
+    assert moved.frame_width == depth.shape[1] and camera.zoom == 1.0  # the input camera is not mutated
+
+
+def test_sensor_ops_use_the_recorded_clean_angle():
+    depth = _scene()
+    camera = T.ViewCamera.of("generic", *depth.shape)
+    data = {"image": depth, "camera": camera}
+    recorded = A.Compose([T.SurfaceAngle()])(**data)["camera"]
+    np.testing.assert_array_equal(recorded.theta, camera.surface_angle(depth))
+    noisy = A.Compose([T.AxialNoise(gain=(20.0, 20.0), p=1.0)], seed=0)(**data)["image"]
+    low = T.LowSignalInvalidation()
+    theta_recorded = low.draw(np.random.default_rng(0), {"image": noisy, "camera": recorded})["theta"]
+    theta_own = low.draw(np.random.default_rng(0), {"image": noisy, "camera": camera})["theta"]
+    np.testing.assert_array_equal(theta_recorded, recorded.theta)  # the clean geometry, not the noise
+    assert (theta_own > theta_recorded + 0.1).mean() > 0.1  # the noisy surface looks much more grazing
+
+
+def test_surface_angle_needs_a_camera():
+    with pytest.raises(KeyError, match="camera=ViewCamera.of"):
+        A.Compose([T.SurfaceAngle()])(image=_scene())
+
+
+def test_multipath_kernel_is_relative_to_the_frame_width():
+    cropped = T.ViewCamera.of("generic", 48, 64).resized_crop((0, 0, 16, 12), 48, 64)  # 4x zoom
+    multipath = T.Multipath(kernel_fraction=(0.1, 0.1))
+    depth = np.full((48, 64), 1000.0, np.float32)
+    assert multipath.draw(np.random.default_rng(0), {"image": depth})["kernel_px"] == 6  # 10 % of 64 px
+    assert multipath.draw(np.random.default_rng(0), {"image": depth, "camera": cropped})["kernel_px"] == 25

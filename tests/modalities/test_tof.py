@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
 
+from domainssl.augment.tof.recipe import ViewRecipe
 from domainssl.config import RunConfig
 from domainssl.errors import ConfigError, InvalidInputError
 from domainssl.modalities import get_modality
@@ -150,9 +153,29 @@ def test_views_shape_and_seeding(channels):
 
 def test_method_recipes_and_overrides():
     tof = get_modality("tof")
-    assert tof.recipe("simclr").crop_scale == (0.2, 1.0)
-    assert tof.recipe("byol").crop_scale == (0.3, 1.0)
-    assert get_modality("tof", crop_scale=[0.5, 0.9]).recipe("simclr").crop_scale == (0.5, 0.9)
+    assert tof.recipe("simclr").crop_scale == [0.2, 1.0]
+    assert tof.recipe("byol").crop_scale == [0.3, 1.0]
+    assert get_modality("tof", crop_scale=[0.5, 0.9]).recipe("simclr").crop_scale == [0.5, 0.9]
+
+
+def test_options_keys_are_the_view_recipe_fields_plus_the_frame_keys():
+    keys = [f.name for f in dataclasses.fields(tof_module.ToFOptions)]
+    assert keys == ["sensor", "units", "channels", "max_range_mm", "object_aware_crop", "crop_scale", "flip_p",
+                    "rotate_p", "rotate_deg", "scale_p", "scale_range", "noise_p", "noise_gain", "flying_p",
+                    "multipath_p", "invalid_p", "speckle_p", "holes_p", "saturation_p", "wrap_p", "mean", "std"]
+    view_keys = [f.name for f in dataclasses.fields(ViewRecipe)]
+    assert keys[4:-2] == view_keys
+    config = RunConfig.resolve({}, {"modality.rotate_deg": 4, "modality.noise_gain": [1, 3],
+                                                "modality.object_aware_crop": True})
+    assert list(config.modality.to_dict()) == ["name", *keys]
+    tof = get_modality("tof", config.modality.options)
+    recipe = tof.recipe("byol")
+    assert type(recipe) is ViewRecipe
+    assert (recipe.rotate_deg, recipe.noise_gain, recipe.object_aware_crop) == (4.0, [1.0, 3.0], 0.8)
+    assert {k: getattr(recipe, k) for k in view_keys if k != "crop_scale"} == \
+        {k: getattr(tof.options, k) for k in view_keys if k != "crop_scale"}
+    with pytest.raises(ConfigError, match="modality.wrap_p"):
+        RunConfig.resolve({}, {"modality.wrap_p": -0.1})
 
 
 def test_views_without_perturbations_only_crop_clean_values():

@@ -1,8 +1,10 @@
-"""ToF depth augmentations: pure ops (:mod:`.functional`), albumentations classes (:mod:`.transforms`),
-and the per-method view recipe with the object-aware crop (:mod:`.views`)."""
+"""ToF depth augmentations: pure ops (:mod:`.functional`), albumentations classes that own each op's
+random draw (:mod:`.transforms`), the view recipe (:mod:`.recipe`), and the training view built from
+those classes with the object-aware crop (:mod:`.views`)."""
 
 from domainssl.augment.tof import functional
 from domainssl.augment.tof.functional import simulate_sensor, surface_angle
+from domainssl.augment.tof.recipe import DEFAULT_CROP_SCALE, METHOD_CROP_SCALE, ViewRecipe
 from domainssl.augment.tof.transforms import (
     ALL_TRANSFORMS,
     AxialNoise,
@@ -18,12 +20,16 @@ from domainssl.augment.tof.transforms import (
     Quantise,
     Saturation,
     Speckle,
+    SurfaceAngle,
+    ToFTransform,
+    ViewCamera,
 )
-from domainssl.augment.tof.views import METHOD_CROP_SCALE, ViewRecipe, foreground_mask, make_view
+from domainssl.augment.tof.views import foreground_mask, make_view, run_view, view_transforms
 
 __all__ = [
     "ALL_TRANSFORMS",
     "AxialNoise",
+    "DEFAULT_CROP_SCALE",
     "DepthHorizontalFlip",
     "DepthRandomResizedCrop",
     "DepthRotate",
@@ -37,10 +43,15 @@ __all__ = [
     "Quantise",
     "Saturation",
     "Speckle",
+    "SurfaceAngle",
+    "ToFTransform",
+    "ViewCamera",
     "ViewRecipe",
     "foreground_mask",
     "functional",
     "make_view",
+    "run_view",
     "simulate_sensor",
     "surface_angle",
+    "view_transforms",
 ]

@@ -1,9 +1,13 @@
-"""ToF view recipe: one random view of a depth frame, and the object-aware crop centre.
+"""ToF views: the transforms of one training view, one random view of a depth frame, and the
+object-aware crop centre.
 
 A view is: random resized crop (optionally placed around a foreground point) → flip → small
 rotation → depth-scale jitter → sensor-like perturbations (multipath, axial noise, flying pixels,
-low-signal invalidation, speckle, holes, saturation, phase wrap) → quantisation to 1 mm. All
-resampling is nearest-neighbour, so invalid zeros never smear. Normalisation is the modality's job.
+low-signal invalidation, speckle, holes, saturation, phase wrap) → quantisation to 1 mm. Each step is
+one of the albumentations-compatible classes of :mod:`.transforms`, which own the random draws:
+:func:`view_transforms` lists them for a :class:`~.recipe.ViewRecipe`, and :func:`run_view` runs them
+with one generator, exactly as an ``A.Compose`` of them sharing that generator does. All resampling
+is nearest-neighbour, so invalid zeros never smear. Normalisation is the modality's job.
 
 The object-aware crop finds foreground without labels: points are back-projected at low resolution,
 the dominant planes (floor, walls) are fitted with RANSAC, and valid pixels standing off every plane
@@ -20,79 +24,14 @@ Examples:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
 
-from domainssl.augment.tof import functional as F
+from domainssl.augment.tof import transforms as T
+from domainssl.augment.tof.recipe import DEFAULT_CROP_SCALE, ViewRecipe
 from domainssl.physics.tof_sensors import SensorProfile, scaled
-
-#: Crop area range per method when the recipe does not set one: contrastive methods (negatives
-#: available) take smaller crops, as in SimCLR / MoCo v2; BYOL / SimSiam slightly larger ones.
-METHOD_CROP_SCALE: dict[str, tuple[float, float]] = {
-    "simclr": (0.2, 1.0),
-    "moco": (0.2, 1.0),
-    "byol": (0.3, 1.0),
-    "simsiam": (0.3, 1.0),
-}
-DEFAULT_CROP_SCALE = (0.3, 1.0)
-
-
-@dataclass
-class ViewRecipe:
-    """Probabilities and ranges of one ToF view (the ``modality.*`` keys map onto these)."""
-
-    crop_scale: tuple[float, float] = DEFAULT_CROP_SCALE  # crop area as a fraction of the frame
-    crop_ratio: tuple[float, float] = (0.75, 4 / 3)  # crop aspect ratio w / h
-    flip_p: float = 0.5
-    rotate_p: float = 0.3
-    rotate_deg: float = 10.0
-    scale_p: float = 0.8
-    scale_range: tuple[float, float] = (0.8, 1.25)  # depth-scale jitter factor (log-uniform)
-    multipath_p: float = 0.3
-    multipath_beta: float = 0.5  # β ~ U(0, multipath_beta)
-    noise_p: float = 0.8
-    noise_gain: tuple[float, float] = (0.5, 2.0)  # multiplies the sensor's σ
-    flying_p: float = 0.5
-    invalid_p: float = 0.5  # low-signal invalidation, strength ~ U(0.2, 1)
-    speckle_p: float = 0.5  # speckle fraction ~ U(0, 3 %)
-    holes_p: float = 0.3
-    saturation_p: float = 0.1
-    wrap_p: float = 0.05  # unambiguous range ~ U(0.6, 0.95) x the farthest valid depth
-    object_aware_p: float = 0.0  # probability that a pair is centred on a foreground point
-
-
-# ---------------------------------------------------------------------------------------- crop boxes
-
-
-def sample_crop(height: int, width: int, rng: np.random.Generator, scale: tuple[float, float],
-                ratio: tuple[float, float], centre: tuple[float, float] | None = None) -> tuple[int, int, int, int]:
-    """A random crop box ``(y0, x0, h, w)`` inside a ``height`` x ``width`` frame.
-
-    Area fraction ~ U(*scale), aspect ratio log-uniform in ``ratio`` (as torchvision's
-    RandomResizedCrop). With ``centre = (y, x)`` the box is placed so that point falls in its
-    middle half (clipped to the frame); otherwise the box position is uniform.
-    """
-    area = height * width
-    for _ in range(10):
-        target = area * rng.uniform(*scale)
-        aspect = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
-        w = int(round(math.sqrt(target * aspect)))
-        h = int(round(math.sqrt(target / aspect)))
-        if 0 < w <= width and 0 < h <= height:
-            break
-    else:
-        h, w = height, width
-    if centre is None:
-        y0 = int(rng.integers(0, height - h + 1))
-        x0 = int(rng.integers(0, width - w + 1))
-    else:
-        y0 = int(np.clip(round(centre[0] - rng.uniform(0.25, 0.75) * h), 0, height - h))
-        x0 = int(np.clip(round(centre[1] - rng.uniform(0.25, 0.75) * w), 0, width - w))
-    return y0, x0, h, w
-
 
 # ---------------------------------------------------------------------------------------- foreground
 
@@ -171,9 +110,73 @@ def foreground_point(depth_mm: np.ndarray, camera: SensorProfile, rng: np.random
 # ---------------------------------------------------------------------------------------- one view
 
 
-def make_view(depth_mm: np.ndarray, rng: np.random.Generator, recipe: ViewRecipe, sensor: SensorProfile,
+def view_transforms(recipe: ViewRecipe, sensor: str | SensorProfile, out_size: int) -> list[T.ToFTransform]:
+    """The transforms of one training view, in order: the classes of :mod:`.transforms` set from ``recipe``.
+
+    Every range the recipe does not set is the class default. Build them once and reuse them: they
+    hold no state between views (``run_view`` passes its generator to each call).
+
+    Args:
+        recipe: probabilities and ranges (``crop_scale`` None = the default crop scale).
+        sensor: the camera that took the frames (range, noise model, minimum range).
+        out_size: side of the square output, pixels.
+
+    Returns:
+        Crop → flip → rotate → depth-scale jitter → surface angle → multipath → axial noise → flying
+        pixels → low-signal invalidation → speckle → holes → saturation → phase wrap → quantisation.
+    """
+    return [
+        T.DepthRandomResizedCrop((out_size, out_size), scale=tuple(recipe.crop_scale or DEFAULT_CROP_SCALE)),
+        T.DepthHorizontalFlip(p=recipe.flip_p),
+        T.DepthRotate(limit=recipe.rotate_deg, p=recipe.rotate_p),
+        T.DepthScaleJitter(factor=tuple(recipe.scale_range), sensor=sensor, p=recipe.scale_p),
+        T.SurfaceAngle(),
+        T.Multipath(p=recipe.multipath_p),
+        T.AxialNoise(gain=tuple(recipe.noise_gain), sensor=sensor, p=recipe.noise_p),
+        T.FlyingPixels(p=recipe.flying_p),
+        T.LowSignalInvalidation(sensor=sensor, p=recipe.invalid_p),
+        T.Speckle(p=recipe.speckle_p),
+        T.Holes(p=recipe.holes_p),
+        T.Saturation(sensor=sensor, p=recipe.saturation_p),
+        T.PhaseWrap(p=recipe.wrap_p),
+        T.Quantise(),
+    ]
+
+
+def run_view(transforms: Sequence[T.ToFTransform], depth_mm: np.ndarray, rng: np.random.Generator,
+             sensor: str | SensorProfile, centre: tuple[float, float] | None = None) -> np.ndarray:
+    """Run ToF transforms on one frame with one generator: for each, probability test, draw, apply.
+
+    The same draws, in the same order, as an ``A.Compose`` of ``transforms`` whose transforms share
+    ``rng``, called with ``camera=ViewCamera.of(sensor, H, W)`` and ``crop_centre=centre``.
+
+    Args:
+        transforms: e.g. :func:`view_transforms`.
+        depth_mm: (H, W) float32 millimetres, 0 = invalid (the modality's ``read`` output).
+        rng: the random source of this view.
+        sensor: the camera that took the frame (its intrinsics are scaled to the frame).
+        centre: ``(y, x)`` to place the crop around (object-aware crop), or None.
+
+    Returns:
+        The last transform's output; for :func:`view_transforms`, (out_size, out_size) float32
+        millimetres, 0 = invalid, whole millimetres.
+    """
+    depth = np.asarray(depth_mm, np.float32)
+    data = {"image": depth, "camera": T.ViewCamera.of(sensor, *depth.shape), "crop_centre": centre}
+    for transform in transforms:
+        if transform.applies(rng):
+            params = {"shape": data["image"].shape, **transform.draw(rng, data)}
+            data = {**data, "image": transform.apply(data["image"], **params),
+                    "camera": transform.apply_to_camera(data["camera"], **params)}
+    return data["image"]
+
+
+def make_view(depth_mm: np.ndarray, rng: np.random.Generator, recipe: ViewRecipe, sensor: str | SensorProfile,
               out_size: int, centre: tuple[float, float] | None = None) -> np.ndarray:
-    """One augmented view of a depth frame.
+    """One augmented view of a depth frame: :func:`run_view` of :func:`view_transforms`.
+
+    For many views, build ``view_transforms`` once and call ``run_view`` (building them costs about
+    as much as a view).
 
     Args:
         depth_mm: (H, W) float32 millimetres, 0 = invalid (the modality's ``read`` output).
@@ -186,43 +189,4 @@ def make_view(depth_mm: np.ndarray, rng: np.random.Generator, recipe: ViewRecipe
     Returns:
         (out_size, out_size) float32 millimetres, 0 = invalid, whole millimetres.
     """
-    depth = np.asarray(depth_mm, np.float32)
-    height, width = depth.shape
-    cam = scaled(sensor, width, height)
-    y0, x0, h, w = sample_crop(height, width, rng, recipe.crop_scale, recipe.crop_ratio, centre)
-    view = F.resized_crop(depth, y0, x0, h, w, out_size, out_size)
-    sx, sy = out_size / w, out_size / h
-    fx, fy = cam.fx * sx, cam.fy * sy
-    cx, cy = (cam.cx - x0 + 0.5) * sx - 0.5, (cam.cy - y0 + 0.5) * sy - 0.5
-    if rng.random() < recipe.flip_p:
-        view, cx = F.hflip(view), (out_size - 1) - cx
-    if rng.random() < recipe.rotate_p:
-        view = F.rotate(view, rng.uniform(-recipe.rotate_deg, recipe.rotate_deg))
-    if rng.random() < recipe.scale_p:
-        factor = math.exp(rng.uniform(math.log(recipe.scale_range[0]), math.log(recipe.scale_range[1])))
-        view = F.scale_depth(view, factor, cam.min_range_mm, cam.max_range_mm)
-    theta = F.surface_angle(view, fx, fy, cx, cy)
-    if rng.random() < recipe.multipath_p:
-        kernel = max(3, int(rng.uniform(0.05, 0.1) * width * sx))  # 5-10 % of the frame width
-        view = F.add_multipath(view, rng.uniform(0.0, recipe.multipath_beta), kernel)
-    if rng.random() < recipe.noise_p:
-        if cam.noise_model == "kinect":
-            sigma = np.minimum(F.kinect_axial_sigma_mm(view, theta), cam.sigma_cap_mm)
-        else:
-            sigma = F.amcw_sigma_mm(view, theta, cam.sigma_ref_mm, ambient=cam.ambient, cap_mm=cam.sigma_cap_mm)
-        view = F.add_axial_noise(view, rng.uniform(*recipe.noise_gain) * sigma, rng)
-    if rng.random() < recipe.flying_p:
-        view = F.add_flying_pixels(view, rng, p_mix=rng.uniform(0.3, 0.8), p_drop=rng.uniform(0.2, 0.5))
-    if rng.random() < recipe.invalid_p:
-        view = F.invalidate_low_signal(view, theta, cam.max_range_mm, rng, strength=rng.uniform(0.2, 1.0))
-    if rng.random() < recipe.speckle_p:
-        view = F.add_speckle(view, rng.uniform(0.0, 0.03), rng)
-    if rng.random() < recipe.holes_p:
-        view = F.add_holes(view, rng, n=int(rng.integers(1, 4)), radius_px=rng.uniform(0.02, 0.06) * out_size)
-    if rng.random() < recipe.saturation_p:
-        view = F.add_saturation(view, rng, near_mm=cam.min_range_mm * rng.uniform(1.2, 2.0),
-                                radius_px=rng.uniform(0.03, 0.08) * out_size)
-    if rng.random() < recipe.wrap_p and view.max() > 0:
-        unambiguous = rng.uniform(0.6, 0.95) * float(view.max())
-        view = F.phase_wrap(view, F.SPEED_OF_LIGHT_MM_S / (2.0 * unambiguous))
-    return F.quantise_mm(view)
+    return run_view(view_transforms(recipe, sensor, out_size), depth_mm, rng, sensor, centre)
