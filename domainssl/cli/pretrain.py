@@ -1,13 +1,12 @@
-"""The ``domainssl`` command line: parses and validates, then calls the public API."""
+"""``domainssl pretrain``, ``preview``, ``export``, ``synth tof`` and ``info``: flags to a config, then the API."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from domainssl.errors import ConfigError
+from domainssl.cli.common import UserError, apply_options, user_errors
 
 FLAG_KEYS = {
     "modality": "modality.name",
@@ -26,31 +25,6 @@ FLAG_KEYS = {
 }
 
 
-class UserError(click.ClickException):
-    """A readable error without a traceback (exit code 1)."""
-
-
-def _friendly(func):
-    """Turn the library's input errors into clean CLI errors."""
-    import functools
-
-    from domainssl.errors import InvalidInputError
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from domainssl.errors import Interrupted, NonFiniteLoss, TooManyBadFiles
-
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, InvalidInputError, TooManyBadFiles, NonFiniteLoss, FileNotFoundError) as exc:
-            raise UserError(str(exc)) from exc
-        except Interrupted as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(130)
-
-    return wrapper
-
-
 def _overrides(flags: dict, sets: tuple[str, ...]) -> dict:
     from domainssl.config import parse_set
 
@@ -59,19 +33,6 @@ def _overrides(flags: dict, sets: tuple[str, ...]) -> dict:
         overrides["data.paths"] = list(flags["data"])
     overrides.update(parse_set(sets))
     return overrides
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="domainssl")
-def main() -> None:
-    """Self-supervised pretraining for ToF depth, CT/MRI and other special imagery.
-
-    \b
-    Quick start:
-      domainssl pretrain --modality tof          # synthetic ToF world, BYOL, kNN before/after
-      domainssl preview --modality tof --out views.png
-      domainssl info
-    """
 
 
 config_options = [
@@ -83,16 +44,7 @@ config_options = [
 ]
 
 
-def _apply(options):
-    def decorator(func):
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorator
-
-
-@main.command(
+@click.command(
     epilog="""\b
 Examples:
   domainssl pretrain --modality tof
@@ -102,7 +54,7 @@ Examples:
   domainssl pretrain --out runs/gray --steps 5000 --resume      # continue an interrupted run
 """
 )
-@_apply(config_options)
+@apply_options(config_options)
 @click.option("--backbone", help="Any timm model name (2D) or MONAI 3D ResNet name (3D).")
 @click.option("--image-size", type=int, help="Side of the square training views, pixels.")
 @click.option("--batch-size", type=int)
@@ -116,7 +68,7 @@ Examples:
 @click.option("--seed", type=int)
 @click.option("--resume", is_flag=True, help="Continue from RUN/checkpoints/last.pt.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_friendly
+@user_errors
 def pretrain(recipe, sets, resume, quiet, **flags) -> None:
     """Pretrain a backbone with self-supervision and export it for timm.
 
@@ -150,7 +102,7 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
         click.echo(f"  pretrained        {ev['knn_pretrained']:.3f}")
 
 
-@main.command(
+@click.command(
     epilog="""\b
 Examples:
   domainssl preview --modality tof --out views.png
@@ -158,12 +110,12 @@ Examples:
   domainssl preview --modality tof --set modality.object_aware_crop=0.8 --out views.png
 """
 )
-@_apply(config_options)
+@apply_options(config_options)
 @click.option("--out", type=click.Path(dir_okay=False), default="views.png", show_default=True)
 @click.option("--n", "n_sources", type=int, default=4, show_default=True, help="Source frames to show.")
 @click.option("--image-size", type=int, help="Side of the views, pixels.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@_friendly
+@user_errors
 def preview(recipe, sets, out, n_sources, seed, **flags) -> None:
     """Write a PNG grid of source frames and the views the method receives."""
     from domainssl.api import make_config
@@ -175,7 +127,7 @@ def preview(recipe, sets, out, n_sources, seed, **flags) -> None:
     click.echo(f"wrote {path}")
 
 
-@main.command(name="export", epilog="""\b
+@click.command(name="export", epilog="""\b
 Examples:
   domainssl export runs/latest                       # timm folder in runs/latest/export
   domainssl export runs/latest --format detectron2 --out d2/
@@ -185,7 +137,7 @@ Examples:
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default RUN_DIR/export).")
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False), help="Default: RUN_DIR/checkpoints/last.pt.")
 @click.option("--format", "fmt", type=click.Choice(["timm", "detectron2", "monai"]), help="Default: timm (2D), monai (3D).")
-@_friendly
+@user_errors
 def export_cmd(run_dir, out, checkpoint, fmt) -> None:
     """Export a run's backbone: timm folder, detectron2 pickle or MONAI state dict."""
     from domainssl.export import export_run
@@ -194,7 +146,7 @@ def export_cmd(run_dir, out, checkpoint, fmt) -> None:
     click.echo(f"wrote {path}")
 
 
-@main.group()
+@click.group()
 def synth() -> None:
     """Generate labelled synthetic datasets."""
 
@@ -210,7 +162,7 @@ Examples:
 @click.option("--size", default="320x240", show_default=True, help="WIDTHxHEIGHT in pixels.")
 @click.option("--sensor", default="generic", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@_friendly
+@user_errors
 def synth_tof(out, n, scene, size, sensor, seed) -> None:
     """Render ToF depth frames (16-bit PNG, mm) with masks, COCO boxes and labels."""
     from domainssl.data.synthetic import write_dataset
@@ -226,17 +178,7 @@ def synth_tof(out, n, scene, size, sensor, seed) -> None:
     click.echo(f"wrote {n} {scene} frames to {path}")
 
 
-def _register_finetune_commands() -> None:
-    from domainssl.finetune.cli import eval_command, finetune_command
-
-    main.add_command(finetune_command)
-    main.add_command(eval_command)
-
-
-_register_finetune_commands()
-
-
-@main.command()
+@click.command()
 def info() -> None:
     """Versions, compute device, registered modalities and methods."""
     from domainssl.api import environment_info
@@ -244,6 +186,3 @@ def info() -> None:
     for line in environment_info():
         click.echo(line)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
