@@ -58,6 +58,7 @@ def test_weights_are_plain_timm_keys(export_dir, backbone):
     assert all(torch.equal(weights[k], v) for k, v in backbone.state_dict().items())
 
 
+@pytest.mark.slow
 def test_fresh_process_local_dir_is_bit_identical(fresh, backbone, features, fixed_input, export_args):
     assert not fresh["domainssl_imported"]
     assert fresh["in_chans"] == 1 and fresh["same_weights"]
@@ -66,6 +67,7 @@ def test_fresh_process_local_dir_is_bit_identical(fresh, backbone, features, fix
     assert torch.equal(fresh["features"], features(backbone, fixed_input()))
 
 
+@pytest.mark.slow
 def test_fresh_process_in_chans_3_gives_the_gray_features(fresh, backbone, features, fixed_input):
     # timm repeats the 1-channel stem and divides by 3: a gray image copied into 3 channels is unchanged
     torch.testing.assert_close(fresh["features_3ch"], features(backbone, fixed_input()), rtol=1e-4, atol=1e-5)
