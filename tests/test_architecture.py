@@ -60,22 +60,20 @@ def _graph() -> dict[str, set[str]]:
     return {_module_name(p): _imports(p) for p in PACKAGE.rglob("*.py")}
 
 
-def _layers() -> set[str]:
-    return {_layer(m) for m in _graph()}
-
-
 def _layer(module: str) -> str:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
 
 def test_layers_only_import_downwards():
+    graph = _graph()
+    layers = {_layer(m) for m in graph}
     violations = []
-    for module, imported in _graph().items():
+    for module, imported in graph.items():
         layer = _layer(module)
         for target in imported:
             other = _layer(target)
-            below = BOTTOM[layer] if layer in BOTTOM else set(_layers()) - FORBIDDEN.get(layer, set())
+            below = BOTTOM[layer] if layer in BOTTOM else layers - FORBIDDEN.get(layer, set())
             if other != layer and other not in below:
                 violations.append(f"{module} ({layer}) imports {target} ({other})")
     assert not violations, "\n".join(sorted(violations))
