@@ -4,7 +4,7 @@ A :class:`SensorProfile` is what the ToF modality, its augmentations and the syn
 know about a camera. Resolutions, fields of view and ranges follow the datasheet values listed in
 REFERENCE.md §2; noise constants are model parameters (σ at 1 m, cap at range end), not datasheet
 numbers. ``f_mod_hz`` is the frequency whose unambiguous range ``c / (2 f)`` bounds what the sensor
-reports after its own multi-frequency unwrapping; it sets the phase-wrap augmentation's default.
+reports after its own multi-frequency unwrapping (the phase-wrap view draws its range from the frame).
 
 Examples:
     >>> profile = get_sensor("kinect_v2")
