@@ -15,7 +15,7 @@ TOP = {"cli", "api", "__main__", "__init__", "preview"}
 
 #: The bottom layer: each of these imports only the ones listed (nothing else from domainssl).
 BOTTOM = {"errors": set(), "paths": set(), "version": set(), "options": {"errors"}, "physics": set(),
-          "device": {"errors"}, "schedules": set()}
+          "device": {"errors"}, "schedules": set(), "registry": set()}
 
 FORBIDDEN = {
     "augment": {"modalities", "data", "config", "models", "methods", "train", "export", "finetune", "evaluate", *TOP},

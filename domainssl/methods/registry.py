@@ -6,21 +6,9 @@ Importing :mod:`domainssl.methods` registers the built-in methods (byol, moco, s
 from __future__ import annotations
 
 from domainssl.methods.base import SSLMethod
+from domainssl.registry import Registry
 
-_REGISTRY: dict[str, type[SSLMethod]] = {}
-
-
-def register_method(cls: type[SSLMethod]) -> type[SSLMethod]:
-    """Class decorator that makes a method available by its ``name``."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def get_method_class(name: str) -> type[SSLMethod]:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown method {name!r}; registered: {list_methods()}")
-    return _REGISTRY[name]
-
-
-def list_methods() -> list[str]:
-    return sorted(_REGISTRY)
+METHODS: Registry[type[SSLMethod]] = Registry("method")
+register_method = METHODS.register
+get_method_class = METHODS.get
+list_methods = METHODS.names

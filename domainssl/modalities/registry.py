@@ -10,20 +10,12 @@ from typing import Any
 
 from domainssl.modalities.base import Modality
 from domainssl.options import build_options
+from domainssl.registry import Registry
 
-_REGISTRY: dict[str, type[Modality]] = {}
-
-
-def register_modality(cls: type[Modality]) -> type[Modality]:
-    """Class decorator that makes a modality available by its ``name``."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def get_modality_class(name: str) -> type[Modality]:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown modality {name!r}; registered: {list_modalities()}")
-    return _REGISTRY[name]
+MODALITIES: Registry[type[Modality]] = Registry("modality")
+register_modality = MODALITIES.register
+get_modality_class = MODALITIES.get
+list_modalities = MODALITIES.names
 
 
 def get_modality(name: str, options: Any = None, **option_values: Any) -> Modality:
@@ -32,7 +24,3 @@ def get_modality(name: str, options: Any = None, **option_values: Any) -> Modali
     if options is None:
         options = build_options(cls.Options, option_values, f"modality ({name})")
     return cls(options)
-
-
-def list_modalities() -> list[str]:
-    return sorted(_REGISTRY)
