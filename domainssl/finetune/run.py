@@ -35,7 +35,7 @@ import torch
 
 from domainssl.data.sampling import batch_schedule
 from domainssl.device import autocast, resolve_device, warn_if_emulated
-from domainssl.errors import ConfigError
+from domainssl.errors import ConfigError, NonFiniteLoss
 from domainssl.export.spec import ExportSpec
 from domainssl.finetune.config import FinetuneRecipe
 from domainssl.finetune.task import Task
@@ -213,7 +213,7 @@ def _train(model: torch.nn.Module, task: Task, recipe: FinetuneRecipe, train, to
         with autocast(t.precision, dev):
             loss = task.loss(model, inputs, targets)
         if not torch.isfinite(loss):
-            raise RuntimeError(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
+            raise NonFiniteLoss(f"step {step}: the loss is {loss.item()}; lower train.lr (now {t.lr}) or check the labels")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -34,3 +34,10 @@ def test_finetune_command_reports_user_errors_cleanly(tmp_path):
     no_data = runner.invoke(finetune_command, [str(RECIPE), "--data", str(tmp_path)])
     assert no_data.exit_code == 1 and "missing subfolder(s) ['train', 'test']" in no_data.output
     assert "Examples:" in runner.invoke(finetune_command, ["--help"]).output
+
+
+def test_a_nan_loss_is_one_line(tmp_path):
+    result = CliRunner().invoke(finetune_command, [str(RECIPE), "--steps", "2", "--out", str(tmp_path), "--device",
+                                                   "cpu", *SETS, "--set", "train.lr=.nan"])
+    assert result.exit_code == 1 and "the loss is nan; lower train.lr" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, no traceback
