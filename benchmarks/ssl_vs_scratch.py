@@ -59,6 +59,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import provenance
 import ssl_vs_scratch_report as report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ BASELINES = ("random", "upper_bound")  # inits that need no pretraining
 
 #: Pretraining settings a reused run may differ in: fitted from the data, where and how it ran, or evaluation only.
 RUN_ONLY_SETTINGS = ("modality.mean", "modality.std", "train.out", "train.device", "data.num_workers",
-                     "train.eval_frames")
+                     "train.eval_frames", "train.eval_readout")
 
 
 def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: str, num_workers: int) -> Path:
@@ -138,8 +139,11 @@ def pretrain_export(method: str, steps: int, budget: Budget, out: Path, device: 
         if changed:
             raise RuntimeError(f"{run_dir} was pretrained with other settings than this benchmark asks for "
                                f"({'; '.join(changed)}), e.g. before a default changed: pass another --out")
+        provenance.read_checked(run_dir)
         return run_dir / "export"
+    start = time.perf_counter()
     result = domainssl.pretrain(progress=False, **{key.replace(".", "__"): value for key, value in overrides.items()})
+    provenance.write(run_dir, time.perf_counter() - start)
     return result.export_dir
 
 
@@ -375,7 +379,13 @@ def run_benchmark(budget: Budget, out: Path, device: str, methods: list[str], jo
     if "classification" in budget.finetune_steps:
         runs += raw_pixel_knn(budget) + frozen_probes(pretrained, budget)
     return {"runs": runs, "pilot": pilot, "pretrain": pretrained, "pretrain_optim": pretrain_optimisers(pretrained),
+            "pretrain_provenance": pretrain_provenance(pretrained),
             "jobs": jobs, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def pretrain_provenance(exports: dict[str, str]) -> dict[str, dict]:
+    """Method -> its pretraining run's ``provenance.json`` (time, machine, export sha256, resolved recipe)."""
+    return {method: provenance.read_checked(Path(export).parent) for method, export in exports.items()}
 
 
 def pretrain_optimisers(exports: dict[str, str]) -> dict[str, dict]:

@@ -78,8 +78,9 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between periodic checkpoints (the last one is always written)
     collapse_threshold: float = 0.1  # warn when std(z/|z|) * sqrt(d) stays below this
     out: str = "runs/latest"
-    evaluate: bool = True  # run the modality's built-in evaluation (if any) after training
+    evaluate: bool = True  # after training, kNN on the modality's synthetic labelled split (runs without data.paths)
     eval_frames: list[int] = field(default_factory=lambda: [1000, 500])  # (train, val) frames of that kNN check
+    eval_readout: Literal["last", "last2"] = "last2"  # features it reads: last two stages pooled, or the output
 
     def __post_init__(self) -> None:
         if len(self.eval_frames) != 2 or min(self.eval_frames) < 1:

@@ -93,9 +93,13 @@ def pretrain(recipe, sets, resume, quiet, **flags) -> None:
             click.echo(f'  load it: timm.create_model("local-dir:{result.export_dir}", pretrained=True)')
         else:
             click.echo(f'  load it: domainssl.load_backbone("{result.export_dir}")  (MONAI 3D network)')
+    if config.data.paths:
+        click.echo("\nScore it on labelled frames of your own (the built-in kNN check scores the synthetic world):")
+        click.echo(f"  domainssl eval knn --weights {result.export_dir} --data LABELLED_DIR --labels labels.csv")
     if result.evaluation:
         ev = result.evaluation
-        click.echo(f"\nkNN accuracy on {ev['num_val']} held-out labelled frames ({len(ev['classes'])} classes):")
+        click.echo(f"\nkNN accuracy on {ev['num_val']} held-out labelled frames ({len(ev['classes'])} classes; "
+                   f"features: {ev['readout']}):")
         click.echo(f"  majority class    {ev['majority_class']:.3f}")
         click.echo(f"  raw pixels        {ev['knn_raw_pixels']:.3f}")
         click.echo(f"  random init       {ev['knn_random_init']:.3f}")

@@ -42,12 +42,27 @@ def recalibrate_batchnorm(backbone: nn.Module, images: torch.Tensor, batch_size:
     return backbone.eval()
 
 
+#: Which features a probe reads: ``last`` = the backbone's pooled output; ``last2`` = the last two stages,
+#: each average-pooled and l2-normalised, concatenated (timm backbones with ``forward_intermediates``).
+READOUTS = ("last", "last2")
+
+
 @torch.no_grad()
-def extract_features(backbone: nn.Module, images: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
-    """L2-normalised pooled features, N x F, from an eval-mode backbone."""
+def extract_features(backbone: nn.Module, images: torch.Tensor, batch_size: int = 128,
+                     readout: str = "last") -> torch.Tensor:
+    """L2-normalised features, N x F, from an eval-mode backbone (see :data:`READOUTS`)."""
+    if readout not in READOUTS:
+        raise ValueError(f"readout {readout!r}: choose one of {READOUTS}")
     backbone.eval()
-    feats = [backbone(images[i : i + batch_size]).float() for i in range(0, len(images), batch_size)]
+    feats = [_readout(backbone, images[i : i + batch_size], readout).float() for i in range(0, len(images), batch_size)]
     return F.normalize(torch.cat(feats), dim=1)
+
+
+def _readout(backbone: nn.Module, x: torch.Tensor, readout: str) -> torch.Tensor:
+    if readout == "last":
+        return backbone(x)
+    stages = backbone.forward_intermediates(x, indices=2, intermediates_only=True)  # last two stages
+    return torch.cat([F.normalize(s.float().flatten(2).mean(-1), dim=1) for s in stages], dim=1)  # N x (C3 + C4)
 
 
 def knn_accuracy(
@@ -72,7 +87,7 @@ def knn_accuracy(
     return float((votes.argmax(1) == val_labels).float().mean())
 
 
-def evaluate_backbone(backbone: nn.Module, sets, k: int = 20) -> float:
+def evaluate_backbone(backbone: nn.Module, sets, k: int = 20, readout: str = "last") -> float:
     """kNN accuracy of a (copied, BN-recalibrated) backbone on an :class:`EvaluationSets`.
 
     Runs on CPU under the same automatic precision as training (bf16 where the CPU has it).
@@ -86,7 +101,7 @@ def evaluate_backbone(backbone: nn.Module, sets, k: int = 20) -> float:
     device = torch.device("cpu")
     with autocast(resolve_precision("auto", device, spatial_dims), device):
         backbone = recalibrate_batchnorm(backbone, train_x)
-        train, val = extract_features(backbone, train_x), extract_features(backbone, val_x)
+        train, val = (extract_features(backbone, x, readout=readout) for x in (train_x, val_x))
     return knn_accuracy(train, torch.from_numpy(sets.train_y), val, torch.from_numpy(sets.val_y), k=k)
 
 
@@ -110,12 +125,14 @@ def evaluate_before_after(config, modality, encoder: nn.Module) -> dict[str, Any
     torch.manual_seed(config.train.seed)  # the same initial weights the pretraining started from
     random_init = create_backbone(config.model.backbone, modality.in_chans, modality.spatial_dims)
     counts = np.bincount(sets.val_y)
+    readout = config.train.eval_readout
     return {
-        "knn_random_init": evaluate_backbone(random_init, sets),
-        "knn_pretrained": evaluate_backbone(encoder, sets),
+        "knn_random_init": evaluate_backbone(random_init, sets, readout=readout),
+        "knn_pretrained": evaluate_backbone(encoder, sets, readout=readout),
         "knn_raw_pixels": raw_pixel_knn(sets),
         "majority_class": float(counts.max() / counts.sum()),
         "num_train": int(len(sets.train_y)),
         "num_val": int(len(sets.val_y)),
         "classes": list(sets.class_names),
+        "readout": readout,
     }

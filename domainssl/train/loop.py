@@ -178,7 +178,7 @@ def _finish(config: RunConfig, modality, encoder: torch.nn.Module, run_dir: Path
                     checkpoint=checkpoint_path.name)
     export_dir = write_export(encoder, run_dir / "export", spec)
     evaluation = None
-    if config.train.evaluate:
+    if config.train.evaluate and not config.data.paths:  # it scores the synthetic world, not the user's data
         from domainssl.evaluate.knn import evaluate_before_after
 
         evaluation = evaluate_before_after(config, modality, encoder.float().to(memory_format=torch.contiguous_format))

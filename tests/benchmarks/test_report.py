@@ -198,6 +198,7 @@ def test_benchmark_queues_each_label_fraction_with_its_own_budget(bench, tmp_pat
     monkeypatch.setattr(bench, "finetune_run", fake_finetune_run)
     monkeypatch.setattr(bench, "pretrain_export", lambda method, steps, *rest: tmp_path / f"{method}_{steps}")
     monkeypatch.setattr(bench, "pretrain_optimisers", lambda exports: {})  # no run folders behind the fake exports
+    monkeypatch.setattr(bench, "pretrain_provenance", lambda exports: {})
     budget = bench.Budget(finetune_steps={"segmentation": 600}, steps_by_fraction={"segmentation": {1.0: 2400}},
                           fractions={"segmentation": [0.1, 1.0]}, seeds=[0], pilot_steps=[100], upper_bound_seeds=1)
     bench.run_benchmark(budget, tmp_path, "cpu", ["byol"])

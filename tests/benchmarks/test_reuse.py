@@ -1,6 +1,7 @@
 """The benchmark reuses a finished pretraining run only when it was trained with the settings it asks for."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,29 @@ def test_the_optimiser_each_run_resolved_is_read_from_its_config(bench, tmp_path
     (tmp_path / "export").mkdir()
     _saved_run(tmp_path, **MOCO_V2_PAPER)
     assert bench.pretrain_optimisers({"moco": str(tmp_path / "export")}) == {"moco": MOCO_V2_PAPER}
+
+
+def _finished_run(bench, tmp_path, budget) -> Path:
+    """A run directory as ``pretrain_export`` leaves it, with today's settings: config.yaml and an export."""
+    run_dir = tmp_path / "pretrain" / "moco_20"
+    (run_dir / "export").mkdir(parents=True)
+    (run_dir / "export" / "config.json").write_text("{}")
+    (run_dir / "export" / "model.safetensors").write_bytes(b"weights")
+    overrides = {"modality.name": "tof", "method.name": "moco", "model.backbone": budget.backbone,
+                 "data.image_size": budget.pretrain_image_size, "data.synthetic_frames": budget.pretrain_frames,
+                 "train.batch_size": budget.pretrain_batch, "train.steps": 20, "train.evaluate": False}
+    with_resolved_optim(make_config(overrides=overrides)).save(run_dir / "config.yaml")
+    return run_dir
+
+
+def test_pretrain_export_reuses_a_run_only_with_its_provenance_and_weights(bench, tmp_path):
+    budget = bench.Budget(backbone="resnet10t", pretrain_image_size=32)
+    run_dir = _finished_run(bench, tmp_path, budget)
+    with pytest.raises(RuntimeError, match="no provenance.json"):
+        bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0)
+    record = bench.provenance.write(run_dir, seconds=12.34)
+    assert record["pretrain_seconds"] == 12.3 and record["isa"] and "moco" in record["resolved_config"]
+    assert bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0) == run_dir / "export"
+    (run_dir / "export" / "model.safetensors").write_bytes(b"other weights")
+    with pytest.raises(RuntimeError, match="is not the export provenance.json recorded"):
+        bench.pretrain_export("moco", 20, budget, tmp_path, "cpu", 0)

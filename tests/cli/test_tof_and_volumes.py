@@ -58,6 +58,8 @@ def test_pretrain_tof_on_float_metres_npy_with_valid_channel(tmp_path):
     resolved = yaml.safe_load((run / "config.yaml").read_text())
     assert resolved["modality"]["units"] == "m" and len(resolved["modality"]["mean"]) == 2
     assert json.loads((run / "export" / "config.json").read_text())["model_args"]["in_chans"] == 2
+    assert "kNN accuracy" not in result.output and not (run / "evaluation.json").exists()  # not the user's data
+    assert f"domainssl eval knn --weights {run / 'export'}" in result.output
 
     card = (run / "export" / "README.md").read_text()
     (snippet,) = [b.split("\n```")[0] for b in card.split("```python\n")[1:] if "modality.normalise" in b]
